@@ -1,0 +1,109 @@
+//! `dev-server`: runs the whole service on 127.0.0.1 over DynamoDB Local. Started by
+//! `scripts/dev`, which provides DynamoDB Local and the configuration.
+//!
+//! On start it creates the table if missing, mints (or reuses) an admin token for tenant
+//! `dev`, prints it as `admin token: <secret>`, writes it to `$DEV_STATE_DIR/admin-token`,
+//! and serves until Ctrl-C.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use api_tokens::service::CreateInput;
+use api_tokens::{config, schema, Config, DynamoStore, TokenService};
+use tokio::net::TcpListener;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const TENANT: &str = "dev";
+const ADMIN: &str = "admin";
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let state_dir = PathBuf::from(std::env::var("DEV_STATE_DIR").unwrap_or_else(|_| ".dev".into()));
+
+    let client = config::dynamodb_client().await;
+    if let Err(e) = client
+        .describe_table()
+        .table_name(&config.table_name)
+        .send()
+        .await
+    {
+        if e.as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception())
+        {
+            schema::create_table(&client, &config.table_name).await?;
+            eprintln!("created table {}", config.table_name);
+        } else {
+            return Err(format!("cannot reach DynamoDB: {}", aws_error(&e)).into());
+        }
+    }
+    let service = Arc::new(TokenService::new(
+        DynamoStore::new(client, config.table_name.clone()),
+        &config,
+    ));
+
+    let token_file = state_dir.join("admin-token");
+    let existing = std::fs::read_to_string(&token_file).ok();
+    let admin = match existing {
+        Some(t) if service.verify(t.trim()).await.is_ok() => t.trim().to_string(),
+        _ => {
+            let (_, secret) = service
+                .issue(
+                    TENANT,
+                    ADMIN,
+                    ADMIN,
+                    CreateInput {
+                        name: "dev admin".into(),
+                        scopes: service.scopes().all().to_vec(),
+                        ..CreateInput::default()
+                    },
+                )
+                .await
+                .map_err(|e| format!("minting the admin token failed: {e}"))?;
+            std::fs::create_dir_all(&state_dir)?;
+            write_private(&token_file, secret.expose())?;
+            secret.expose().to_string()
+        }
+    };
+    println!("admin token: {admin}");
+
+    let listener = TcpListener::bind((host.as_str(), port)).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    tokio::select! {
+        r = dev_server::serve(listener, service) => r?,
+        _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+    }
+    Ok(())
+}
+
+fn aws_error(e: &impl std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Writes a file only the current user can read.
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options
+        .open(path)?
+        .write_all(format!("{contents}\n").as_bytes())
+}

@@ -1,0 +1,14 @@
+//! Lambda function that revokes tokens (POST /tokens/{id}/revoke, DELETE /tokens/{id}).
+
+use api_tokens::api;
+use lambda_http::{run, service_fn, tracing, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let service = api_tokens::service_from_env().await?;
+    run(service_fn(|req| {
+        api::serve(&service, req, api::REVOKE_FUNCTION)
+    }))
+    .await
+}

@@ -1,0 +1,776 @@
+//! The HTTP API: routes, request parsing and validation, and responses. Each Lambda function
+//! serves a subset of the routes through [`serve`]; the local dev server serves all of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, FieldError};
+use crate::identity::Principal;
+use crate::model::CreatedView;
+use crate::service::{CreateInput, ListInput, TokenService};
+use crate::store::TokenStore;
+use crate::time::{self, Timestamp};
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Default and maximum page sizes.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page a client may ask for.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The API's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `GET /tokens`
+    ListTokens,
+    /// `POST /tokens`
+    CreateToken,
+    /// `GET /tokens/{id}`
+    GetToken,
+    /// `DELETE /tokens/{id}`
+    DeleteToken,
+    /// `POST /tokens/{id}/revoke`
+    RevokeToken,
+}
+
+/// Every route: method, path template, operation. The single source for the Lambda functions,
+/// the dev server and the route tests.
+pub const ROUTES: [(Method, &str, Operation); 5] = [
+    (Method::GET, "/tokens", Operation::ListTokens),
+    (Method::POST, "/tokens", Operation::CreateToken),
+    (Method::GET, "/tokens/{id}", Operation::GetToken),
+    (Method::DELETE, "/tokens/{id}", Operation::DeleteToken),
+    (Method::POST, "/tokens/{id}/revoke", Operation::RevokeToken),
+];
+
+/// Operations of the list function.
+pub const LIST_FUNCTION: &[Operation] = &[Operation::ListTokens, Operation::GetToken];
+/// Operations of the create function.
+pub const CREATE_FUNCTION: &[Operation] = &[Operation::CreateToken];
+/// Operations of the revoke function.
+pub const REVOKE_FUNCTION: &[Operation] = &[Operation::RevokeToken, Operation::DeleteToken];
+/// Every operation (the local dev server).
+pub const ALL_OPERATIONS: &[Operation] = &[
+    Operation::ListTokens,
+    Operation::CreateToken,
+    Operation::GetToken,
+    Operation::DeleteToken,
+    Operation::RevokeToken,
+];
+
+/// A request matched to a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The operation.
+    pub operation: Operation,
+    /// The `{id}` path parameter, when the route has one.
+    pub id: Option<String>,
+}
+
+/// Matches a method and a concrete path (`/tokens/abc`) against [`ROUTES`]:
+/// 404 for an unknown path, 405 (with the allowed methods) for a known path.
+pub fn match_route(method: &Method, path: &str) -> Result<Matched, ApiError> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let (template, id) = match segments.as_slice() {
+        ["tokens"] => ("/tokens", None),
+        ["tokens", id] if !id.is_empty() => ("/tokens/{id}", Some(id.to_string())),
+        ["tokens", id, "revoke"] if !id.is_empty() => ("/tokens/{id}/revoke", Some(id.to_string())),
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    match_template(method, template, id)
+}
+
+fn match_template(
+    method: &Method,
+    template: &str,
+    id: Option<String>,
+) -> Result<Matched, ApiError> {
+    ROUTES
+        .iter()
+        .find(|(m, t, _)| m == method && *t == template)
+        .map(|(_, _, operation)| Matched {
+            operation: *operation,
+            id: id.clone(),
+        })
+        .ok_or_else(|| match allowed_methods(template) {
+            [] => ApiError::RouteNotFound,
+            allow => ApiError::MethodNotAllowed(allow),
+        })
+}
+
+/// Methods served on a path template.
+pub fn allowed_methods(template: &str) -> &'static [&'static str] {
+    match template {
+        "/tokens" => &["GET", "POST"],
+        "/tokens/{id}" => &["GET", "DELETE"],
+        "/tokens/{id}/revoke" => &["POST"],
+        _ => &[],
+    }
+}
+
+/// Matches a Lambda request: by API Gateway's route template when present (robust to stage
+/// prefixes and custom domain base paths), by the raw path otherwise.
+fn route_of(req: &Request) -> Result<Matched, ApiError> {
+    let template = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c
+            .route_key
+            .as_deref()
+            .and_then(|k| k.split_once(' '))
+            .map(|(_, t)| t.to_string()),
+        Some(RequestContext::ApiGatewayV1(c)) => c.resource_path.clone(),
+        _ => None,
+    };
+    match template {
+        Some(t) if !allowed_methods(&t).is_empty() => {
+            let id = req.path_parameters().first("id").map(str::to_string);
+            if t.contains("{id}") && id.as_deref().is_none_or(str::is_empty) {
+                return Err(ApiError::RouteNotFound);
+            }
+            match_template(req.method(), &t, id)
+        }
+        _ => match_route(req.method(), req.uri().path()),
+    }
+}
+
+/// Serves one request for a function that handles `operations`. Never fails: every error
+/// becomes a problem+json response.
+pub async fn serve<S: TokenStore>(
+    service: &TokenService<S>,
+    req: Request,
+    operations: &[Operation],
+) -> Result<Response<Body>, Infallible> {
+    let instance = req.uri().path().to_string();
+    let response = match dispatch(service, &req, operations).await {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(&instance),
+    };
+    Ok(response)
+}
+
+async fn dispatch<S: TokenStore>(
+    service: &TokenService<S>,
+    req: &Request,
+    operations: &[Operation],
+) -> Result<Response<Body>, ApiError> {
+    let matched = route_of(req)?;
+    if !operations.contains(&matched.operation) {
+        return Err(ApiError::RouteNotFound);
+    }
+    let caller = Principal::from_request(req).ok_or(ApiError::Unauthorized)?;
+    let id = matched.id.as_deref().unwrap_or_default();
+    match matched.operation {
+        Operation::ListTokens => {
+            let input = parse_list_query(req)?;
+            let page = service.list(&caller, &input).await?;
+            let now = time::now();
+            let items: Vec<_> = page.items.iter().map(|t| t.view(now)).collect();
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({
+                    "items": items,
+                    "limit": input.limit,
+                    "has_next": page.next_cursor.is_some(),
+                    "next_cursor": page.next_cursor,
+                }),
+            ))
+        }
+        Operation::GetToken => {
+            reject_query(req, &[])?;
+            let item = service.get(&caller, id).await?;
+            Ok(json_response(StatusCode::OK, &item.view(time::now())))
+        }
+        Operation::CreateToken => {
+            reject_query(req, &[])?;
+            let body = read_json(req)?.ok_or_else(|| {
+                ApiError::field(
+                    vec!["body".into()],
+                    "missing",
+                    "a JSON object body is required",
+                )
+            })?;
+            let input = parse_create(&body, time::now(), service.scopes())?;
+            let (item, secret) = service.create(&caller, input).await?;
+            let view = CreatedView {
+                token: item.view(time::now()),
+                secret: secret.expose(),
+            };
+            let mut resp = json_response(StatusCode::CREATED, &view);
+            if let Ok(location) = HeaderValue::from_str(&format!("/tokens/{}", item.id)) {
+                resp.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(resp)
+        }
+        Operation::RevokeToken | Operation::DeleteToken => {
+            reject_query(req, &[])?;
+            let reason = match read_json(req)? {
+                Some(body) => parse_revoke(&body)?,
+                None => None,
+            };
+            let item = service.revoke(&caller, id, reason.as_deref()).await?;
+            if matched.operation == Operation::DeleteToken {
+                let mut resp = Response::new(Body::Empty);
+                *resp.status_mut() = StatusCode::NO_CONTENT;
+                return Ok(resp);
+            }
+            Ok(json_response(StatusCode::OK, &item.view(time::now())))
+        }
+    }
+}
+
+/// A JSON response that no cache may keep.
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn loc(parts: &[&str]) -> Vec<Value> {
+    parts.iter().map(|p| Value::from(*p)).collect()
+}
+
+/// The body as JSON: `None` when empty; 415 unless the content type is JSON; 413 over
+/// [`MAX_BODY_BYTES`]; 400 when it does not parse.
+pub fn read_json(req: &Request) -> Result<Option<Value>, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+/// Refuses query parameters outside `allowed` (a typo must not be silently ignored).
+fn reject_query(req: &Request, allowed: &[&str]) -> Result<(), ApiError> {
+    let params = req.query_string_parameters();
+    let unknown: BTreeSet<&str> = params
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Validation(
+        unknown
+            .into_iter()
+            .map(|k| {
+                FieldError::new(
+                    loc(&["query", k]),
+                    "extra_forbidden",
+                    "unknown query parameter",
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /tokens` parameters: `limit` (1..=1000, default 50) and `cursor`.
+pub fn parse_list_query(req: &Request) -> Result<ListInput, ApiError> {
+    reject_query(req, &["limit", "cursor"])?;
+    let params = req.query_string_parameters();
+    let single = |name: &str| -> Result<Option<String>, ApiError> {
+        match params.all(name) {
+            None => Ok(None),
+            Some(v) if v.len() == 1 => Ok(Some(v[0].to_string())),
+            Some(_) => Err(ApiError::field(
+                loc(&["query", name]),
+                "multiple_values",
+                "give this parameter at most once",
+            )),
+        }
+    };
+    let limit = match single("limit")? {
+        None => DEFAULT_LIMIT,
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(n) if n < 1 => {
+                return Err(ApiError::field(
+                    loc(&["query", "limit"]),
+                    "greater_than_equal",
+                    "limit must be at least 1",
+                ))
+            }
+            Ok(n) if n > i64::from(MAX_LIMIT) => {
+                return Err(ApiError::field(
+                    loc(&["query", "limit"]),
+                    "less_than_equal",
+                    format!("limit must be at most {MAX_LIMIT}"),
+                ))
+            }
+            Ok(n) => n as u32,
+            Err(_) => {
+                return Err(ApiError::field(
+                    loc(&["query", "limit"]),
+                    "int_parsing",
+                    "limit must be a whole number",
+                ))
+            }
+        },
+    };
+    let cursor = match single("cursor")? {
+        Some(c) if c.is_empty() => return Err(ApiError::InvalidCursor),
+        other => other,
+    };
+    Ok(ListInput { limit, cursor })
+}
+
+/// Collects field errors while a body is checked, so one response names every bad field.
+struct Checker<'a> {
+    obj: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(body: &'a Value, known: &[&str]) -> Result<Self, ApiError> {
+        let obj = body.as_object().ok_or_else(|| {
+            ApiError::field(
+                loc(&["body"]),
+                "dict_type",
+                "the body must be a JSON object",
+            )
+        })?;
+        let mut errors: Vec<FieldError> = obj
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .map(|k| FieldError::new(loc(&["body", k]), "extra_forbidden", "unknown field"))
+            .collect();
+        errors.sort_by(|a, b| {
+            a.loc
+                .iter()
+                .map(Value::to_string)
+                .cmp(b.loc.iter().map(Value::to_string))
+        });
+        Ok(Self { obj, errors })
+    }
+
+    fn fail(&mut self, field: &str, kind: &'static str, msg: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(loc(&["body", field]), kind, msg));
+    }
+
+    /// A present, non-null field.
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.obj.get(field).filter(|v| !v.is_null())
+    }
+
+    /// An optional string of `min..=max` characters without control characters.
+    fn string(&mut self, field: &str, min: usize, max: usize) -> Option<String> {
+        let value = self.get(field)?;
+        let Some(s) = value.as_str() else {
+            self.fail(field, "string_type", "must be a string");
+            return None;
+        };
+        let chars = s.chars().count();
+        if chars < min {
+            self.fail(
+                field,
+                "string_too_short",
+                format!("must have at least {min} character(s)"),
+            );
+        } else if chars > max {
+            self.fail(
+                field,
+                "string_too_long",
+                format!("must have at most {max} characters"),
+            );
+        } else if s.chars().any(char::is_control) {
+            self.fail(
+                field,
+                "string_pattern_mismatch",
+                "must not contain control characters",
+            );
+        } else {
+            return Some(s.to_string());
+        }
+        None
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, ApiError> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+/// Longest token name, in characters.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Longest description.
+pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+/// Longest revocation reason.
+pub const MAX_REASON_CHARS: usize = 512;
+/// Most metadata entries; longest key and value.
+pub const MAX_METADATA_ENTRIES: usize = 20;
+const MAX_METADATA_KEY_CHARS: usize = 64;
+const MAX_METADATA_VALUE_CHARS: usize = 512;
+/// Longest lifetime for `expires_in_days`.
+pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
+
+/// Whether `s` can be a user or tenant id: 1..=128 of `[A-Za-z0-9._@:+-]` (no `#`, which
+/// separates index key parts).
+pub fn valid_id(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b':' | b'+' | b'-')
+        })
+}
+
+/// Validates a `POST /tokens` body. Every invalid field is reported at once.
+pub fn parse_create(
+    body: &Value,
+    now: Timestamp,
+    catalog: &crate::scope::ScopeCatalog,
+) -> Result<CreateInput, ApiError> {
+    let mut c = Checker::new(
+        body,
+        &[
+            "name",
+            "description",
+            "scopes",
+            "expires_at",
+            "expires_in_days",
+            "user_id",
+            "metadata",
+        ],
+    )?;
+    let name = c.string("name", 1, MAX_NAME_CHARS);
+    if c.get("name").is_none() {
+        c.fail("name", "missing", "name is required");
+    } else if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        c.fail("name", "string_too_short", "name must not be blank");
+    }
+    let description = c.string("description", 0, MAX_DESCRIPTION_CHARS);
+
+    let mut scopes = Vec::new();
+    match c.get("scopes") {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (i, s) in list.iter().enumerate() {
+                let at = vec!["body".into(), "scopes".into(), Value::from(i)];
+                match s.as_str() {
+                    None => c
+                        .errors
+                        .push(FieldError::new(at, "string_type", "must be a string")),
+                    Some(s) if !catalog.contains(s) => c.errors.push(FieldError::new(
+                        at,
+                        "unknown_scope",
+                        format!("unknown scope; valid scopes: {}", catalog.all().join(", ")),
+                    )),
+                    Some(s) if scopes.iter().any(|x| x == s) => {
+                        c.errors
+                            .push(FieldError::new(at, "duplicate_scope", "listed twice"))
+                    }
+                    Some(s) => scopes.push(s.to_string()),
+                }
+            }
+        }
+        Some(_) => c.fail("scopes", "list_type", "must be an array of scope strings"),
+    }
+
+    let mut expires_at = None;
+    if let Some(v) = c.get("expires_at") {
+        match v.as_str().map(time::parse) {
+            None => c.fail(
+                "expires_at",
+                "string_type",
+                "must be an RFC 3339 date-time string",
+            ),
+            Some(None) => c.fail(
+                "expires_at",
+                "datetime_parsing",
+                "must be an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z",
+            ),
+            Some(Some(t)) if t <= now => {
+                c.fail("expires_at", "datetime_future", "must be in the future")
+            }
+            Some(Some(t)) => expires_at = Some(t),
+        }
+    }
+    if let Some(v) = c.get("expires_in_days") {
+        if c.get("expires_at").is_some() {
+            c.fail(
+                "expires_in_days",
+                "mutually_exclusive",
+                "give expires_at or expires_in_days, not both",
+            );
+        } else {
+            match v.as_i64() {
+                None => c.fail("expires_in_days", "int_type", "must be a whole number"),
+                Some(d) if !(1..=MAX_EXPIRES_IN_DAYS).contains(&d) => c.fail(
+                    "expires_in_days",
+                    "range",
+                    format!("must be between 1 and {MAX_EXPIRES_IN_DAYS}"),
+                ),
+                Some(d) => expires_at = Some(now + chrono::Duration::days(d)),
+            }
+        }
+    }
+
+    let user_id = c.string("user_id", 1, 128);
+    if user_id.as_deref().is_some_and(|u| !valid_id(u)) {
+        c.fail(
+            "user_id",
+            "string_pattern_mismatch",
+            "must be 1..=128 of [A-Za-z0-9._@:+-]",
+        );
+    }
+
+    let mut metadata = BTreeMap::new();
+    match c.get("metadata") {
+        None => {}
+        Some(Value::Object(map)) => {
+            if map.len() > MAX_METADATA_ENTRIES {
+                c.fail(
+                    "metadata",
+                    "too_long",
+                    format!("at most {MAX_METADATA_ENTRIES} entries"),
+                );
+            }
+            for (k, v) in map {
+                let at = vec!["body".into(), "metadata".into(), Value::from(k.as_str())];
+                let key_ok = (1..=MAX_METADATA_KEY_CHARS).contains(&k.len())
+                    && k.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':')
+                    });
+                match v.as_str() {
+                    _ if !key_ok => c.errors.push(FieldError::new(
+                        at,
+                        "invalid_key",
+                        format!("keys are 1..={MAX_METADATA_KEY_CHARS} of [A-Za-z0-9._:-]"),
+                    )),
+                    None => c.errors.push(FieldError::new(at, "string_type", "values must be strings")),
+                    Some(s) if s.chars().count() > MAX_METADATA_VALUE_CHARS || s.chars().any(char::is_control) => {
+                        c.errors.push(FieldError::new(
+                            at,
+                            "string_too_long",
+                            format!("values are at most {MAX_METADATA_VALUE_CHARS} characters, no control characters"),
+                        ))
+                    }
+                    Some(s) => {
+                        metadata.insert(k.clone(), s.to_string());
+                    }
+                }
+            }
+        }
+        Some(_) => c.fail(
+            "metadata",
+            "dict_type",
+            "must be an object of string values",
+        ),
+    }
+
+    let input = CreateInput {
+        name: name.unwrap_or_default(),
+        description: description.filter(|d| !d.is_empty()),
+        scopes,
+        expires_at,
+        user_id,
+        metadata,
+    };
+    c.finish(input)
+}
+
+/// Validates a revocation body `{reason?}`.
+pub fn parse_revoke(body: &Value) -> Result<Option<String>, ApiError> {
+    let mut c = Checker::new(body, &["reason"])?;
+    let reason = c.string("reason", 1, MAX_REASON_CHARS);
+    c.finish(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::ScopeCatalog;
+
+    fn create(body: Value) -> Result<CreateInput, ApiError> {
+        parse_create(
+            &body,
+            time::parse("2026-01-01T00:00:00Z").unwrap(),
+            &ScopeCatalog::default(),
+        )
+    }
+
+    fn error_locs(r: Result<CreateInput, ApiError>) -> Vec<(String, &'static str)> {
+        match r {
+            Err(ApiError::Validation(errs)) => errs
+                .into_iter()
+                .map(|e| (serde_json::to_string(&e.loc).unwrap(), e.kind))
+                .collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_valid_body_is_accepted() {
+        let input = create(json!({
+            "name": "deploy", "description": "CI", "scopes": ["tokens:read"],
+            "expires_in_days": 30, "user_id": "bob", "metadata": {"env": "prod"}
+        }))
+        .unwrap();
+        assert_eq!(input.scopes, vec!["tokens:read"]);
+        assert_eq!(
+            time::format(&input.expires_at.unwrap()),
+            "2026-01-31T00:00:00.000Z"
+        );
+        assert_eq!(input.metadata["env"], "prod");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let locs = error_locs(create(json!({
+            "name": "", "scopes": ["tokens:read", "nope", 3, "tokens:read"],
+            "expires_at": "2020-01-01T00:00:00Z", "user_id": "a#b", "metadata": {"k": 1}, "extra": true
+        })));
+        assert_eq!(
+            locs,
+            vec![
+                (r#"["body","extra"]"#.into(), "extra_forbidden"),
+                (r#"["body","name"]"#.into(), "string_too_short"),
+                (r#"["body","scopes",1]"#.into(), "unknown_scope"),
+                (r#"["body","scopes",2]"#.into(), "string_type"),
+                (r#"["body","scopes",3]"#.into(), "duplicate_scope"),
+                (r#"["body","expires_at"]"#.into(), "datetime_future"),
+                (r#"["body","user_id"]"#.into(), "string_pattern_mismatch"),
+                (r#"["body","metadata","k"]"#.into(), "string_type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn name_is_required_and_bounded() {
+        assert_eq!(
+            error_locs(create(json!({}))),
+            vec![(r#"["body","name"]"#.into(), "missing")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": null}))),
+            vec![(r#"["body","name"]"#.into(), "missing")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "   "}))),
+            vec![(r#"["body","name"]"#.into(), "string_too_short")]
+        );
+        assert!(create(json!({"name": "é".repeat(128)})).is_ok());
+        assert_eq!(
+            error_locs(create(json!({"name": "x".repeat(129)}))),
+            vec![(r#"["body","name"]"#.into(), "string_too_long")]
+        );
+    }
+
+    #[test]
+    fn expiry_forms_are_exclusive_and_checked() {
+        assert_eq!(
+            error_locs(create(
+                json!({"name": "a", "expires_at": "2027-01-01T00:00:00Z", "expires_in_days": 3})
+            )),
+            vec![(r#"["body","expires_in_days"]"#.into(), "mutually_exclusive")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "a", "expires_in_days": 0}))),
+            vec![(r#"["body","expires_in_days"]"#.into(), "range")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "a", "expires_in_days": 1.5}))),
+            vec![(r#"["body","expires_in_days"]"#.into(), "int_type")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "a", "expires_at": "tomorrow"}))),
+            vec![(r#"["body","expires_at"]"#.into(), "datetime_parsing")]
+        );
+    }
+
+    #[test]
+    fn a_non_object_body_is_a_validation_error() {
+        assert_eq!(
+            error_locs(create(json!([1, 2]))),
+            vec![(r#"["body"]"#.into(), "dict_type")]
+        );
+    }
+
+    #[test]
+    fn routes_match_methods_and_paths() {
+        let m = match_route(&Method::GET, "/tokens/abc").unwrap();
+        assert_eq!(
+            (m.operation, m.id.as_deref()),
+            (Operation::GetToken, Some("abc"))
+        );
+        assert_eq!(
+            match_route(&Method::POST, "/tokens/abc/revoke")
+                .unwrap()
+                .operation,
+            Operation::RevokeToken
+        );
+        assert!(matches!(
+            match_route(&Method::PUT, "/tokens"),
+            Err(ApiError::MethodNotAllowed(["GET", "POST"]))
+        ));
+        assert!(matches!(
+            match_route(&Method::GET, "/tokens/abc/revoke"),
+            Err(ApiError::MethodNotAllowed(["POST"]))
+        ));
+        for path in [
+            "/",
+            "/token",
+            "/tokens/",
+            "/tokens/a/b",
+            "/tokens//revoke",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    match_route(&Method::GET, path),
+                    Err(ApiError::RouteNotFound)
+                ),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_route_has_its_methods_listed() {
+        for (method, template, _) in &ROUTES {
+            assert!(allowed_methods(template).contains(&method.as_str()));
+        }
+    }
+
+    #[test]
+    fn ids_exclude_the_key_separator() {
+        assert!(valid_id("alice@example.com"));
+        assert!(!valid_id("a#b"));
+        assert!(!valid_id(""));
+        assert!(!valid_id(&"a".repeat(129)));
+    }
+}

@@ -1,0 +1,128 @@
+//! The API Gateway Lambda authorizer: turns `Authorization: Bearer <token>` into an allow or
+//! deny, and hands the verified principal to the integration as authorizer context.
+//!
+//! - HTTP API, payload 2.0 with simple responses: `{"isAuthorized": bool, "context": {...}}`.
+//! - REST API, `TOKEN` or `REQUEST` authorizer: an IAM policy for the method ARN; a refused
+//!   token is the error `Unauthorized`, which API Gateway answers with 401.
+//!
+//! A DynamoDB failure is an error (API Gateway answers 500), never a silent "invalid token".
+
+use serde_json::{json, Value};
+
+use crate::identity::Principal;
+use crate::service::{TokenService, VerifyError};
+use crate::store::TokenStore;
+
+/// Why the authorizer produced no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerError {
+    /// REST APIs: the token was refused. The message must be exactly `Unauthorized`.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// The event is not an API Gateway authorizer event we know.
+    #[error("unsupported authorizer event: {0}")]
+    UnsupportedEvent(&'static str),
+    /// The store failed.
+    #[error("verification unavailable: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The token in an `Authorization` value: `Bearer <token>` (scheme case-insensitive).
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+    event
+        .get("headers")?
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))?
+        .1
+        .as_str()
+}
+
+/// Verifies the presented token; `Ok(None)` means "refused" (reason logged, token not).
+async fn principal<S: TokenStore>(
+    service: &TokenService<S>,
+    authorization: Option<&str>,
+) -> Result<Option<Principal>, AuthorizerError> {
+    let Some(token) = authorization.and_then(bearer_token) else {
+        tracing::info!(reason = "no bearer token", "authorization denied");
+        return Ok(None);
+    };
+    match service.verify(token).await {
+        Ok(p) => Ok(Some(p)),
+        Err(VerifyError::Rejected(reason)) => {
+            tracing::info!(reason = %reason, "authorization denied");
+            Ok(None)
+        }
+        Err(VerifyError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Handles one authorizer event of either API type.
+pub async fn handle<S: TokenStore>(
+    service: &TokenService<S>,
+    event: Value,
+) -> Result<Value, AuthorizerError> {
+    if event.get("version").and_then(Value::as_str) == Some("2.0") {
+        let authorization = header(&event, "authorization").or_else(|| {
+            event
+                .get("identitySource")
+                .and_then(|v| v.get(0))
+                .and_then(Value::as_str)
+        });
+        return Ok(match principal(service, authorization).await? {
+            Some(p) => json!({ "isAuthorized": true, "context": p.to_context() }),
+            None => json!({ "isAuthorized": false, "context": {} }),
+        });
+    }
+    let method_arn =
+        event
+            .get("methodArn")
+            .and_then(Value::as_str)
+            .ok_or(AuthorizerError::UnsupportedEvent(
+                "no version 2.0 and no methodArn",
+            ))?;
+    let authorization = match event.get("type").and_then(Value::as_str) {
+        Some("TOKEN") => event.get("authorizationToken").and_then(Value::as_str),
+        Some("REQUEST") => header(&event, "authorization"),
+        _ => {
+            return Err(AuthorizerError::UnsupportedEvent(
+                "type is neither TOKEN nor REQUEST",
+            ))
+        }
+    };
+    let p = principal(service, authorization)
+        .await?
+        .ok_or(AuthorizerError::Unauthorized)?;
+    Ok(json!({
+        "principalId": p.user_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Resource": method_arn,
+            }],
+        },
+        "context": p.to_context(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_extracted_leniently_but_exactly() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer   abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+}

@@ -1,0 +1,220 @@
+//! Configuration, read once per cold start from the environment, and the DynamoDB client.
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `TABLE_NAME` | the DynamoDB table | required |
+//! | `CURSOR_KEYS` | comma list of base64 32-byte keys; the first seals cursors, all open them | required |
+//! | `TOKEN_HASH_KEY` | base64 of at least 32 bytes: HMAC key of stored secret hashes | required |
+//! | `TOKEN_PREFIX` | secret prefix, 2..=10 of `[a-z0-9]` | `tkn` |
+//! | `EXTRA_SCOPES` | comma list of scopes for your own API, beside the `tokens:*` ones | empty |
+//! | `RETENTION_DAYS` | days an expired or revoked token is kept before TTL deletes it | `90` |
+//! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
+
+use std::env;
+
+use aws_config::BehaviorVersion;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+
+use crate::cursor::{CursorCodec, KEY_LEN};
+use crate::scope::ScopeCatalog;
+use crate::secret;
+
+/// A configuration value is missing or invalid. Names the variable, never its value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Everything the service needs besides its clients.
+#[derive(Clone)]
+pub struct Config {
+    /// DynamoDB table name.
+    pub table_name: String,
+    /// Cursor keys, 32 bytes each, sealing key first.
+    pub cursor_keys: Vec<Vec<u8>>,
+    /// HMAC key for secret hashes.
+    pub token_hash_key: Vec<u8>,
+    /// Secret prefix.
+    pub token_prefix: String,
+    /// Grantable scopes.
+    pub scopes: ScopeCatalog,
+    /// Retention of expired and revoked records, in days.
+    pub retention_days: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("table_name", &self.table_name)
+            .field(
+                "cursor_keys",
+                &format_args!("<{} redacted>", self.cursor_keys.len()),
+            )
+            .field("token_hash_key", &"<redacted>")
+            .field("token_prefix", &self.token_prefix)
+            .field("scopes", &self.scopes)
+            .field("retention_days", &self.retention_days)
+            .finish()
+    }
+}
+
+/// Decodes standard or URL-safe base64, padded or not.
+pub fn decode_key(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| env::var(k).ok())
+    }
+
+    /// Reads the configuration through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |var: &'static str| {
+            get(var)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError {
+                    var,
+                    problem: "is required".into(),
+                })
+        };
+        let bad = |var: &'static str, problem: &str| ConfigError {
+            var,
+            problem: problem.into(),
+        };
+
+        let cursor_keys = required("CURSOR_KEYS")?
+            .split(',')
+            .map(|k| decode_key(k).filter(|k| k.len() == KEY_LEN))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("CURSOR_KEYS", "each key must be base64 of exactly 32 bytes"))?;
+        if CursorCodec::new(&cursor_keys).is_none() {
+            return Err(bad("CURSOR_KEYS", "between 1 and 255 keys are required"));
+        }
+        let token_hash_key = decode_key(&required("TOKEN_HASH_KEY")?)
+            .filter(|k| k.len() >= 32)
+            .ok_or_else(|| bad("TOKEN_HASH_KEY", "must be base64 of at least 32 bytes"))?;
+        let token_prefix = get("TOKEN_PREFIX")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "tkn".into());
+        if !secret::valid_prefix(&token_prefix) {
+            return Err(bad("TOKEN_PREFIX", "must be 2..=10 of [a-z0-9]"));
+        }
+        let extra = get("EXTRA_SCOPES").unwrap_or_default();
+        let scopes =
+            ScopeCatalog::with_extra(extra.split(',').map(str::trim).filter(|s| !s.is_empty()))
+                .map_err(|s| bad("EXTRA_SCOPES", &format!("invalid scope {s:?}")))?;
+        let retention_days = match get("RETENTION_DAYS").filter(|v| !v.is_empty()) {
+            None => 90,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| bad("RETENTION_DAYS", "must be a whole number of days, 1..=3650"))?,
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            cursor_keys,
+            token_hash_key,
+            token_prefix,
+            scopes,
+            retention_days,
+        })
+    }
+}
+
+/// Builds the DynamoDB client: region, credentials and endpoint from the standard AWS
+/// environment, HTTPS through rustls with *ring* (one TLS stack, no aws-lc).
+/// Build it once per cold start and share it.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
+}
+
+/// The SDK's HTTP client: hyper with rustls on *ring*; also speaks plain HTTP to DynamoDB
+/// Local.
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; // 32 zero bytes
+
+    #[test]
+    fn a_minimal_environment_gives_the_defaults() {
+        let c = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("CURSOR_KEYS", KEY),
+            ("TOKEN_HASH_KEY", KEY),
+        ]))
+        .unwrap();
+        assert_eq!(c.token_prefix, "tkn");
+        assert_eq!(c.retention_days, 90);
+        assert_eq!(c.cursor_keys.len(), 1);
+        assert!(!format!("{c:?}").contains(KEY));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let base = [
+            ("TABLE_NAME", "t"),
+            ("CURSOR_KEYS", KEY),
+            ("TOKEN_HASH_KEY", KEY),
+        ];
+        for (var, value) in [
+            ("CURSOR_KEYS", "c2hvcnQ="),
+            ("CURSOR_KEYS", ""),
+            ("TOKEN_HASH_KEY", "c2hvcnQ="),
+            ("TOKEN_PREFIX", "Bad_"),
+            ("EXTRA_SCOPES", "ok:read,not ok"),
+            ("RETENTION_DAYS", "0"),
+            ("TABLE_NAME", " "),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, value));
+            let err = Config::from_lookup(env(&pairs)).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn rotated_cursor_keys_are_a_comma_list() {
+        let c = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("CURSOR_KEYS", &format!("{KEY}, {KEY}")),
+            ("TOKEN_HASH_KEY", KEY),
+            ("EXTRA_SCOPES", "orders:read, orders:write"),
+        ]))
+        .unwrap();
+        assert_eq!(c.cursor_keys.len(), 2);
+        assert!(c.scopes.contains("orders:write"));
+    }
+}

@@ -1,0 +1,221 @@
+//! The one error type of the HTTP API and its one mapping to RFC 9457 problem responses.
+
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::store::StoreError;
+
+/// One invalid input, FastAPI-style: where it is, what is wrong, a machine-readable kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Location, e.g. `["body", "scopes", 1]` or `["query", "limit"]`.
+    pub loc: Vec<Value>,
+    /// Human-readable message.
+    pub msg: String,
+    /// Stable kind, e.g. `missing`, `string_too_long`, `extra_forbidden`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+impl FieldError {
+    /// A field error at `loc` (`"body"`/`"query"` first, then field names or indexes).
+    pub fn new(loc: Vec<Value>, kind: &'static str, msg: impl Into<String>) -> Self {
+        Self {
+            loc,
+            msg: msg.into(),
+            kind,
+        }
+    }
+}
+
+/// Everything a request can fail with. Each variant has exactly one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No bearer token, or one that does not verify (malformed, unknown, revoked, expired).
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The token lacks the scope the route needs.
+    #[error("this request needs the `{0}` scope")]
+    MissingScope(&'static str),
+    /// Allowed route, but not for this caller and these values (e.g. wider scopes).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such token in the caller's reach (also another tenant's or user's token).
+    #[error("no token with this id")]
+    TokenNotFound,
+    /// No such route.
+    #[error("no route for this path")]
+    RouteNotFound,
+    /// The path exists but not with this method.
+    #[error("method not allowed; allowed: {}", .0.join(", "))]
+    MethodNotAllowed(&'static [&'static str]),
+    /// A body that is not JSON by its content type.
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than the service accepts.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The body does not parse as JSON.
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The cursor was edited, truncated, or issued for another tenant, caller or query.
+    #[error("the cursor is invalid, or was issued for a different query or caller")]
+    InvalidCursor,
+    /// One or more fields or parameters are invalid.
+    #[error("{} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    /// DynamoDB throttled or timed out; the client may retry.
+    #[error("the service is busy; retry shortly")]
+    Unavailable,
+    /// A fault of ours. Details are logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A single-field validation error.
+    pub fn field(loc: Vec<Value>, kind: &'static str, msg: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(loc, kind, msg)])
+    }
+
+    /// HTTP status, problem `type` slug and title.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::MissingScope(_) => (S::FORBIDDEN, "missing-scope", "Missing scope"),
+            Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::TokenNotFound => (S::NOT_FOUND, "token-not-found", "Token not found"),
+            Self::RouteNotFound => (S::NOT_FOUND, "route-not-found", "Not found"),
+            Self::MethodNotAllowed(_) => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Self::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::PayloadTooLarge(_) => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            Self::MalformedJson(_) => (S::BAD_REQUEST, "malformed-json", "Malformed JSON"),
+            Self::InvalidCursor => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
+            Self::Validation(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "validation-error",
+                "Validation error",
+            ),
+            Self::Unavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "service-unavailable",
+                "Service unavailable",
+            ),
+            Self::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "Internal server error",
+            ),
+        }
+    }
+
+    /// The problem+json response for this error. `instance` is the request path.
+    pub fn into_response(self, instance: &str) -> Response<Body> {
+        let (status, slug, title) = self.parts();
+        if let Self::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let mut body = json!({
+            "type": format!("{PROBLEM_BASE}{slug}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+            "instance": instance,
+        });
+        if let Self::Validation(errors) = &self {
+            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        }
+        let mut resp = crate::api::json_response(status, &body);
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::MethodNotAllowed(allow) => {
+                if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                    headers.insert(header::ALLOW, v);
+                }
+            }
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// Prefix of every problem `type` (a relative URI reference, documented in the README).
+pub const PROBLEM_BASE: &str = "/problems/";
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Throttled(detail) | StoreError::Unavailable(detail) => {
+                tracing::warn!(detail = %detail, "DynamoDB busy or unreachable");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(resp: &Response<Body>) -> Value {
+        serde_json::from_slice(resp.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn validation_errors_name_each_field() {
+        let resp = ApiError::field(vec!["body".into(), "name".into()], "missing", "required")
+            .into_response("/tokens");
+        assert_eq!(resp.status(), 422);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let body = body_of(&resp);
+        assert_eq!(body["type"], "/problems/validation-error");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["errors"][0]["loc"], json!(["body", "name"]));
+        assert_eq!(body["errors"][0]["type"], "missing");
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        let resp = ApiError::Internal("table xyz exploded".into()).into_response("/tokens");
+        assert_eq!(resp.status(), 500);
+        assert!(!body_of(&resp).to_string().contains("xyz"));
+    }
+
+    #[test]
+    fn protocol_headers_accompany_their_statuses() {
+        let r = ApiError::Unauthorized.into_response("/");
+        assert_eq!(r.headers()["www-authenticate"], "Bearer");
+        let r = ApiError::MethodNotAllowed(&["GET", "POST"]).into_response("/");
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "GET, POST");
+        let r = ApiError::from(StoreError::Throttled("x".into())).into_response("/");
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "1");
+    }
+}

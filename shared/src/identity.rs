@@ -1,0 +1,136 @@
+//! Who is calling: the principal a verified token stands for, and how it travels from the
+//! authorizer to the handlers (API Gateway's authorizer context, never a client header).
+
+use std::collections::HashMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
+use serde_json::Value;
+
+use crate::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+
+/// The verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Tenant the token belongs to; every read and write is confined to it.
+    pub tenant_id: String,
+    /// User the token acts for.
+    pub user_id: String,
+    /// Id of the token that was presented.
+    pub token_id: String,
+    /// Scopes the token carries.
+    pub scopes: Vec<String>,
+}
+
+/// Authorizer context keys. Values are strings so both HTTP and REST APIs pass them through.
+mod key {
+    pub const TENANT: &str = "tenant_id";
+    pub const USER: &str = "user_id";
+    pub const TOKEN: &str = "token_id";
+    pub const SCOPES: &str = "scopes";
+}
+
+impl Principal {
+    /// Whether the token holds `scope` exactly.
+    pub fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// `tokens:admin`: acts on every user's tokens in the tenant.
+    pub fn is_admin(&self) -> bool {
+        self.has(TOKENS_ADMIN)
+    }
+
+    /// May read its own tokens (`tokens:read`, or admin).
+    pub fn can_read(&self) -> bool {
+        self.has(TOKENS_READ) || self.is_admin()
+    }
+
+    /// May create and revoke its own tokens (`tokens:write`, or admin).
+    pub fn can_write(&self) -> bool {
+        self.has(TOKENS_WRITE) || self.is_admin()
+    }
+
+    /// The authorizer context that carries this principal to the handlers.
+    pub fn to_context(&self) -> HashMap<String, Value> {
+        HashMap::from([
+            (key::TENANT.into(), Value::from(self.tenant_id.clone())),
+            (key::USER.into(), Value::from(self.user_id.clone())),
+            (key::TOKEN.into(), Value::from(self.token_id.clone())),
+            (key::SCOPES.into(), Value::from(self.scopes.join(" "))),
+        ])
+    }
+
+    /// Reads the principal back from an authorizer context; `None` if any part is missing.
+    pub fn from_context(ctx: &HashMap<String, Value>) -> Option<Self> {
+        let get = |k: &str| {
+            ctx.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        Some(Self {
+            tenant_id: get(key::TENANT)?,
+            user_id: get(key::USER)?,
+            token_id: get(key::TOKEN)?,
+            scopes: ctx
+                .get(key::SCOPES)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        })
+    }
+
+    /// The principal API Gateway's authorizer attached to this request, if any.
+    pub fn from_request(req: &lambda_http::Request) -> Option<Self> {
+        let ctx = req.request_context_ref()?;
+        let fields = match ctx {
+            RequestContext::ApiGatewayV2(c) => &c.authorizer.as_ref()?.fields,
+            RequestContext::ApiGatewayV1(c) => &c.authorizer.fields,
+            _ => return None,
+        };
+        Self::from_context(fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> Principal {
+        Principal {
+            tenant_id: "acme".into(),
+            user_id: "alice".into(),
+            token_id: "t1".into(),
+            scopes: vec!["tokens:read".into(), "orders:read".into()],
+        }
+    }
+
+    #[test]
+    fn the_context_round_trips() {
+        assert_eq!(
+            Principal::from_context(&alice().to_context()),
+            Some(alice())
+        );
+    }
+
+    #[test]
+    fn an_incomplete_context_is_no_principal() {
+        let mut ctx = alice().to_context();
+        ctx.remove("tenant_id");
+        assert_eq!(Principal::from_context(&ctx), None);
+        let mut ctx = alice().to_context();
+        ctx.insert("user_id".into(), Value::from(""));
+        assert_eq!(Principal::from_context(&ctx), None);
+    }
+
+    #[test]
+    fn admin_implies_read_and_write() {
+        let mut p = alice();
+        assert!(p.can_read() && !p.can_write() && !p.is_admin());
+        p.scopes = vec!["tokens:admin".into()];
+        assert!(p.can_read() && p.can_write() && p.is_admin());
+    }
+}

@@ -1,0 +1,37 @@
+//! # api-tokens
+//!
+//! The library behind every function of the API-token service: the token model, the
+//! DynamoDB store, secret generation and hashing, opaque cursors, request identity, and the
+//! one mapping from errors to HTTP problem responses. Lambda entry points are thin wrappers
+//! around [`api::serve`] and [`authorizer::handle`].
+
+pub mod api;
+pub mod authorizer;
+pub mod config;
+pub mod cursor;
+pub mod error;
+pub mod identity;
+pub mod model;
+pub mod schema;
+pub mod scope;
+pub mod secret;
+pub mod service;
+pub mod store;
+pub mod time;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use identity::Principal;
+pub use service::TokenService;
+pub use store::DynamoStore;
+
+/// The service as every function runs it: configuration from the environment, one DynamoDB
+/// client, built once per cold start.
+pub async fn service_from_env() -> Result<TokenService<DynamoStore>, config::ConfigError> {
+    let config = Config::from_env()?;
+    let client = config::dynamodb_client().await;
+    Ok(TokenService::new(
+        DynamoStore::new(client, config.table_name.clone()),
+        &config,
+    ))
+}

@@ -1,0 +1,263 @@
+//! The token as stored in DynamoDB and as shown to clients.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::time::{self, Timestamp};
+
+/// The lifecycle state written to the table. `expired` is never stored: it is computed from
+/// `expires_at` at read time, so a token reads expired the moment it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoredStatus {
+    /// Usable until `expires_at` (if any).
+    Active,
+    /// Revoked for good.
+    Revoked,
+}
+
+impl StoredStatus {
+    /// The value stored in `status` and in the status index key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// The status a client sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Usable now.
+    Active,
+    /// Past `expires_at`.
+    Expired,
+    /// Revoked.
+    Revoked,
+}
+
+/// A token record: exactly the attributes the GSIs project (see `schema::PROJECTED`). It holds
+/// no secret material; the hash and the index keys are written beside it by the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenItem {
+    /// Token id (UUIDv7, so ids also sort by creation time).
+    pub id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// User the token acts for.
+    pub user_id: String,
+    /// Human-readable name, 1..=128 characters.
+    pub name: String,
+    /// Optional longer description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Non-secret display form of the secret's start, e.g. `tkn_4fGh2kLp`.
+    pub prefix: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Stored lifecycle state.
+    pub status: StoredStatus,
+    /// User who created the token.
+    pub created_by: String,
+    /// Creation time.
+    #[serde(with = "time::rfc3339")]
+    pub created_at: Timestamp,
+    /// Last change (creation or revocation).
+    #[serde(with = "time::rfc3339")]
+    pub updated_at: Timestamp,
+    /// Last successful verification, if recorded.
+    #[serde(
+        default,
+        with = "time::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_used_at: Option<Timestamp>,
+    /// Expiry; `None` never expires.
+    #[serde(
+        default,
+        with = "time::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<Timestamp>,
+    /// Revocation time.
+    #[serde(
+        default,
+        with = "time::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revoked_at: Option<Timestamp>,
+    /// User who revoked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+    /// Reason given at revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_reason: Option<String>,
+    /// Client-defined string labels.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl TokenItem {
+    /// The status as of `now`.
+    pub fn status_at(&self, now: Timestamp) -> Status {
+        match self.status {
+            StoredStatus::Revoked => Status::Revoked,
+            StoredStatus::Active if self.expires_at.is_some_and(|e| e <= now) => Status::Expired,
+            StoredStatus::Active => Status::Active,
+        }
+    }
+
+    /// The client's view of this token as of `now`.
+    pub fn view(&self, now: Timestamp) -> TokenView<'_> {
+        TokenView {
+            id: self.id,
+            name: &self.name,
+            description: self.description.as_deref(),
+            prefix: &self.prefix,
+            scopes: &self.scopes,
+            status: self.status_at(now),
+            user_id: &self.user_id,
+            created_by: &self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            revoked_by: self.revoked_by.as_deref(),
+            revocation_reason: self.revocation_reason.as_deref(),
+            metadata: &self.metadata,
+        }
+    }
+}
+
+/// The token object of the HTTP API. Every field is always present (`null` when unset).
+#[derive(Debug, Serialize)]
+pub struct TokenView<'a> {
+    /// Token id.
+    pub id: Uuid,
+    /// Name.
+    pub name: &'a str,
+    /// Description or null.
+    pub description: Option<&'a str>,
+    /// Non-secret display prefix.
+    pub prefix: &'a str,
+    /// Granted scopes.
+    pub scopes: &'a [String],
+    /// `active`, `expired` or `revoked`, computed at response time.
+    pub status: Status,
+    /// Owner.
+    pub user_id: &'a str,
+    /// Creator.
+    pub created_by: &'a str,
+    /// Creation time.
+    #[serde(with = "time::rfc3339")]
+    pub created_at: Timestamp,
+    /// Last change.
+    #[serde(with = "time::rfc3339")]
+    pub updated_at: Timestamp,
+    /// Last use or null.
+    #[serde(with = "time::rfc3339::option")]
+    pub last_used_at: Option<Timestamp>,
+    /// Expiry or null.
+    #[serde(with = "time::rfc3339::option")]
+    pub expires_at: Option<Timestamp>,
+    /// Revocation time or null.
+    #[serde(with = "time::rfc3339::option")]
+    pub revoked_at: Option<Timestamp>,
+    /// Revoker or null.
+    pub revoked_by: Option<&'a str>,
+    /// Revocation reason or null.
+    pub revocation_reason: Option<&'a str>,
+    /// Labels.
+    pub metadata: &'a BTreeMap<String, String>,
+}
+
+/// The `201` body of a creation: the token plus its secret, shown this once.
+#[derive(Debug, Serialize)]
+pub struct CreatedView<'a> {
+    /// The token object.
+    #[serde(flatten)]
+    pub token: TokenView<'a>,
+    /// The full secret. It is not stored and cannot be shown again.
+    pub secret: &'a str,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn item() -> TokenItem {
+        let t = time::parse("2026-01-01T00:00:00Z").unwrap();
+        TokenItem {
+            id: Uuid::now_v7(),
+            tenant_id: "acme".into(),
+            user_id: "alice".into(),
+            name: "ci".into(),
+            description: None,
+            prefix: "tkn_abcdefgh".into(),
+            scopes: vec!["tokens:read".into()],
+            status: StoredStatus::Active,
+            created_by: "alice".into(),
+            created_at: t,
+            updated_at: t,
+            last_used_at: None,
+            expires_at: Some(time::parse("2026-02-01T00:00:00Z").unwrap()),
+            revoked_at: None,
+            revoked_by: None,
+            revocation_reason: None,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn status_is_computed_at_read_time() {
+        let mut t = item();
+        let expiry = t.expires_at.unwrap();
+        assert_eq!(
+            t.status_at(expiry - chrono::Duration::milliseconds(1)),
+            Status::Active
+        );
+        assert_eq!(t.status_at(expiry), Status::Expired);
+        t.status = StoredStatus::Revoked;
+        assert_eq!(t.status_at(expiry), Status::Revoked);
+    }
+
+    #[test]
+    fn the_view_has_every_field_and_no_tenant() {
+        let t = item();
+        let json = serde_json::to_value(t.view(time::now())).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for k in [
+            "id",
+            "name",
+            "description",
+            "prefix",
+            "scopes",
+            "status",
+            "user_id",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "revoked_by",
+            "revocation_reason",
+            "metadata",
+        ] {
+            assert!(keys.contains(&k), "missing {k}");
+        }
+        assert_eq!(keys.len(), 16);
+        assert_eq!(json["created_at"], "2026-01-01T00:00:00.000Z");
+        assert_eq!(json["last_used_at"], serde_json::Value::Null);
+    }
+}

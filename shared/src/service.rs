@@ -1,0 +1,339 @@
+//! The domain operations: create, get, list, revoke, verify. Transport-free: the HTTP layer
+//! (`api`) and the authorizer call these with a verified [`Principal`].
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use ring::rand::SystemRandom;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::cursor::{CursorBinding, CursorCodec};
+use crate::error::ApiError;
+use crate::identity::Principal;
+use crate::model::{StoredStatus, TokenItem};
+use crate::schema;
+use crate::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+use crate::secret::{self, SecretHasher, TokenSecret};
+use crate::store::{PageRequest, Revocation, RevokeOutcome, TokenStore};
+use crate::time::{self, Timestamp};
+
+/// A validated creation request (see `api::parse_create` for the field rules).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateInput {
+    /// Token name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Requested scopes, deduplicated, each in the catalog.
+    pub scopes: Vec<String>,
+    /// Expiry, already checked to be in the future.
+    pub expires_at: Option<Timestamp>,
+    /// Owner, if not the caller.
+    pub user_id: Option<String>,
+    /// Labels.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A list request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListInput {
+    /// Page size, 1..=1000.
+    pub limit: u32,
+    /// Cursor from a previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of tokens.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// Tokens, newest first.
+    pub items: Vec<TokenItem>,
+    /// Cursor for the following page, when there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// Why a presented token was refused. Logged (without the token), never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Bad format or checksum: rejected without any DynamoDB call.
+    #[error("malformed token: {0}")]
+    Malformed(#[from] secret::MalformedToken),
+    /// No record with that id.
+    #[error("unknown token")]
+    Unknown,
+    /// A record exists but the secret does not match its hash.
+    #[error("secret does not match")]
+    Mismatch,
+    /// Revoked.
+    #[error("token revoked")]
+    Revoked,
+    /// Past its expiry.
+    #[error("token expired")]
+    Expired,
+}
+
+/// Why verification did not produce a principal.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The token is not acceptable (answer 401 / deny).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The store failed; the caller should not be told "invalid token".
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The token service over a store.
+pub struct TokenService<S> {
+    store: S,
+    hasher: SecretHasher,
+    cursors: CursorCodec,
+    scopes: ScopeCatalog,
+    prefix: String,
+    retention: Duration,
+    rng: SystemRandom,
+}
+
+impl<S: TokenStore> TokenService<S> {
+    /// Builds the service from its store and configuration.
+    pub fn new(store: S, config: &Config) -> Self {
+        Self {
+            store,
+            hasher: SecretHasher::new(&config.token_hash_key),
+            cursors: CursorCodec::new(&config.cursor_keys).expect("config validated the keys"),
+            scopes: config.scopes.clone(),
+            prefix: config.token_prefix.clone(),
+            retention: Duration::days(i64::from(config.retention_days)),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// The store, for tools and tests.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The scopes tokens may be given in this deployment.
+    pub fn scopes(&self) -> &ScopeCatalog {
+        &self.scopes
+    }
+
+    /// Creates a token for the caller (or, with `tokens:admin`, for another user of the
+    /// tenant). Scopes can never exceed the caller's own.
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        input: CreateInput,
+    ) -> Result<(TokenItem, TokenSecret), ApiError> {
+        if !caller.can_write() {
+            return Err(ApiError::MissingScope(TOKENS_WRITE));
+        }
+        let owner = match input.user_id.as_deref() {
+            Some(user) if user != caller.user_id && !caller.is_admin() => {
+                return Err(ApiError::MissingScope(TOKENS_ADMIN))
+            }
+            Some(user) => user.to_string(),
+            None => caller.user_id.clone(),
+        };
+        let beyond: Vec<&str> = input
+            .scopes
+            .iter()
+            .filter(|s| !caller.has(s))
+            .map(String::as_str)
+            .collect();
+        if !beyond.is_empty() {
+            return Err(ApiError::Forbidden(format!(
+                "a token cannot grant scopes its creator does not hold: {}",
+                beyond.join(", ")
+            )));
+        }
+        self.issue(&caller.tenant_id, &owner, &caller.user_id, input)
+            .await
+    }
+
+    /// Mints a token without a calling principal: for bootstrapping a tenant's first admin
+    /// token from an operator's tool. Scopes must be in the catalog.
+    pub async fn issue(
+        &self,
+        tenant_id: &str,
+        owner: &str,
+        created_by: &str,
+        input: CreateInput,
+    ) -> Result<(TokenItem, TokenSecret), ApiError> {
+        if let Some(unknown) = input.scopes.iter().find(|s| !self.scopes.contains(s)) {
+            return Err(ApiError::Internal(format!(
+                "scope {unknown} is not in the catalog"
+            )));
+        }
+        let now = time::now();
+        let id = Uuid::now_v7();
+        let secret = secret::generate(&self.prefix, id, &self.rng);
+        let item = TokenItem {
+            id,
+            tenant_id: tenant_id.to_string(),
+            user_id: owner.to_string(),
+            name: input.name,
+            description: input.description,
+            prefix: secret::display_prefix(&secret),
+            scopes: input.scopes,
+            status: StoredStatus::Active,
+            created_by: created_by.to_string(),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            expires_at: input.expires_at,
+            revoked_at: None,
+            revoked_by: None,
+            revocation_reason: None,
+            metadata: input.metadata,
+        };
+        let purge_at = item.expires_at.map(|e| e + self.retention);
+        self.store
+            .insert(&item, &self.hasher.hash(&secret), purge_at)
+            .await?;
+        tracing::info!(tenant = %item.tenant_id, token_id = %item.id, user = %item.user_id, "token created");
+        Ok((item, secret))
+    }
+
+    /// Reads one token the caller may see; anything else is "not found".
+    pub async fn get(&self, caller: &Principal, id: &str) -> Result<TokenItem, ApiError> {
+        if !caller.can_read() {
+            return Err(ApiError::MissingScope(TOKENS_READ));
+        }
+        let id = Uuid::parse_str(id).map_err(|_| ApiError::TokenNotFound)?;
+        match self.store.get(id).await? {
+            Some(item) if visible_to(caller, &item) => Ok(item),
+            _ => Err(ApiError::TokenNotFound),
+        }
+    }
+
+    /// One page of the caller's tokens (the whole tenant's with `tokens:admin`), newest first.
+    pub async fn list(&self, caller: &Principal, input: &ListInput) -> Result<ListPage, ApiError> {
+        if !caller.can_read() {
+            return Err(ApiError::MissingScope(TOKENS_READ));
+        }
+        let (index, partition) = if caller.is_admin() {
+            (schema::BY_TENANT, caller.tenant_id.clone())
+        } else {
+            (
+                schema::BY_OWNER,
+                schema::owner_pk(&caller.tenant_id, &caller.user_id),
+            )
+        };
+        let query = format!("index={};order=desc", index.name);
+        let binding = CursorBinding {
+            tenant_id: &caller.tenant_id,
+            user_id: &caller.user_id,
+            query: &query,
+        };
+        let start_after = match &input.cursor {
+            Some(c) => {
+                let position = self
+                    .cursors
+                    .open(&binding, c)
+                    .map_err(|_| ApiError::InvalidCursor)?;
+                schema::id_from_sort_key(&position).ok_or(ApiError::InvalidCursor)?;
+                Some(position)
+            }
+            None => None,
+        };
+        let limit = input.limit as usize;
+        let page = self
+            .store
+            .page(&PageRequest {
+                index,
+                partition: &partition,
+                ascending: false,
+                // One look-ahead item tells whether another page exists.
+                limit: input.limit as i32 + 1,
+                start_after: start_after.as_deref(),
+            })
+            .await?;
+        let mut items = page.items;
+        let has_next = items.len() > limit || (page.more && !items.is_empty());
+        items.truncate(limit);
+        let next_cursor = match items.last() {
+            Some(last) if has_next => Some(
+                self.cursors
+                    .seal(&binding, &schema::sort_key(&last.created_at, last.id)),
+            ),
+            _ => None,
+        };
+        Ok(ListPage { items, next_cursor })
+    }
+
+    /// Revokes a token. Revoking a revoked token returns the first revocation unchanged.
+    pub async fn revoke(
+        &self,
+        caller: &Principal,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<TokenItem, ApiError> {
+        if !caller.can_write() {
+            return Err(ApiError::MissingScope(TOKENS_WRITE));
+        }
+        let id = Uuid::parse_str(id).map_err(|_| ApiError::TokenNotFound)?;
+        let at = time::now();
+        let outcome = self
+            .store
+            .revoke(&Revocation {
+                id,
+                tenant_id: &caller.tenant_id,
+                owner: (!caller.is_admin()).then_some(caller.user_id.as_str()),
+                actor: &caller.user_id,
+                reason,
+                at,
+                purge_at: at + self.retention,
+            })
+            .await?;
+        match outcome {
+            RevokeOutcome::Revoked(item) => {
+                tracing::info!(tenant = %item.tenant_id, token_id = %item.id, by = %caller.user_id, "token revoked");
+                Ok(item)
+            }
+            RevokeOutcome::Unchanged(Some(item))
+                if visible_to(caller, &item) && item.status == StoredStatus::Revoked =>
+            {
+                Ok(item)
+            }
+            RevokeOutcome::Unchanged(Some(item)) if visible_to(caller, &item) => {
+                Err(ApiError::Internal(format!(
+                    "revocation of {id} failed its condition while active"
+                )))
+            }
+            RevokeOutcome::Unchanged(_) => Err(ApiError::TokenNotFound),
+        }
+    }
+
+    /// Verifies a presented token: format and checksum first (no I/O), then one strongly
+    /// consistent `GetItem` and a constant-time hash comparison.
+    pub async fn verify(&self, presented: &str) -> Result<Principal, VerifyError> {
+        let parsed = secret::parse(presented).map_err(Rejection::from)?;
+        let cred = self
+            .store
+            .credential(parsed.id)
+            .await?
+            .ok_or(Rejection::Unknown)?;
+        if !self.hasher.verify(&parsed, &cred.secret_hash) {
+            return Err(Rejection::Mismatch.into());
+        }
+        if cred.status == StoredStatus::Revoked {
+            return Err(Rejection::Revoked.into());
+        }
+        if cred.expires_at.is_some_and(|e| e <= time::now()) {
+            return Err(Rejection::Expired.into());
+        }
+        Ok(Principal {
+            tenant_id: cred.tenant_id,
+            user_id: cred.user_id,
+            token_id: parsed.id.to_string(),
+            scopes: cred.scopes,
+        })
+    }
+}
+
+/// Same tenant, and the caller's own token unless it is an admin.
+fn visible_to(caller: &Principal, item: &TokenItem) -> bool {
+    item.tenant_id == caller.tenant_id && (caller.is_admin() || item.user_id == caller.user_id)
+}

@@ -1,0 +1,272 @@
+//! Test harness: a fresh table on the DynamoDB Local that `scripts/test` started, the dev
+//! server on an ephemeral port in front of it, and a small HTTP client.
+//!
+//! Each [`App`] gets its own table, so tests run in parallel without sharing state.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use api_tokens::service::CreateInput;
+use api_tokens::{config, schema, Config, DynamoStore, TokenService};
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::HeaderMap;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+pub use hyper::Method;
+
+/// The DynamoDB Local endpoint. `scripts/test` sets `DYNAMODB_ENDPOINT`.
+pub fn endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT is not set: run the suite with ./scripts/test, which starts DynamoDB Local",
+    )
+}
+
+/// A DynamoDB client for DynamoDB Local with fixed dummy credentials.
+pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .http_client(config::http_client())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// A configuration with fresh random keys for `table`.
+pub fn test_config(table: &str) -> Config {
+    let key = || {
+        let mut k = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k).unwrap();
+        STANDARD.encode(k)
+    };
+    let (cursor, hash) = (key(), key());
+    Config::from_lookup(|k| match k {
+        "TABLE_NAME" => Some(table.to_string()),
+        "CURSOR_KEYS" => Some(cursor.clone()),
+        "TOKEN_HASH_KEY" => Some(hash.clone()),
+        "EXTRA_SCOPES" => Some("orders:read,orders:write".into()),
+        _ => None,
+    })
+    .expect("test configuration is valid")
+}
+
+/// A running service over its own table.
+pub struct App {
+    /// Address of the dev server.
+    pub addr: SocketAddr,
+    /// The service, for minting tokens directly.
+    pub service: Arc<TokenService<DynamoStore>>,
+    /// Raw DynamoDB access, for inspecting the table.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The table name.
+    pub table: String,
+    http: Client<HttpConnector, Full<Bytes>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub text: String,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub json: Value,
+}
+
+impl Reply {
+    /// The problem `type` of an error answer.
+    pub fn problem(&self) -> &str {
+        self.json["type"].as_str().unwrap_or_default()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts a problem+json answer with this status and problem type.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, slug: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.problem(), format!("/problems/{slug}"), "{}", self.text);
+        assert_eq!(self.json["status"], status);
+        assert!(self.json["title"].is_string() && self.json["detail"].is_string());
+    }
+
+    /// The `loc` of each validation error, as compact JSON strings.
+    pub fn error_locs(&self) -> Vec<String> {
+        self.json["errors"]
+            .as_array()
+            .map(|errs| errs.iter().map(|e| e["loc"].to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl App {
+    /// Starts a service over a new table.
+    pub async fn start() -> Self {
+        let table = format!("tokens-{}", uuid::Uuid::now_v7().simple());
+        let dynamodb = dynamodb(&endpoint());
+        schema::create_table(&dynamodb, &table)
+            .await
+            .expect("create the test table on DynamoDB Local");
+        let config = test_config(&table);
+        let service = Arc::new(TokenService::new(
+            DynamoStore::new(dynamodb.clone(), &table),
+            &config,
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(dev_server::serve(listener, service.clone()));
+        let http = Client::builder(TokioExecutor::new()).build_http();
+        Self {
+            addr,
+            service,
+            dynamodb,
+            table,
+            http,
+            server,
+        }
+    }
+
+    /// Mints a token directly (no HTTP) and returns its secret.
+    pub async fn mint(&self, tenant: &str, user: &str, scopes: &[&str]) -> String {
+        self.mint_with(tenant, user, scopes, CreateInput::default())
+            .await
+            .1
+    }
+
+    /// Mints a token with more settings; returns its id and secret.
+    pub async fn mint_with(
+        &self,
+        tenant: &str,
+        user: &str,
+        scopes: &[&str],
+        input: CreateInput,
+    ) -> (String, String) {
+        let input = CreateInput {
+            name: if input.name.is_empty() {
+                format!("{user} token")
+            } else {
+                input.name
+            },
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            ..input
+        };
+        let (item, secret) = self
+            .service
+            .issue(tenant, user, user, input)
+            .await
+            .expect("mint a token");
+        (item.id.to_string(), secret.expose().to_string())
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut headers = Vec::new();
+        let auth = token.map(|t| format!("Bearer {t}"));
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        let bytes = match &body {
+            Some(b) => {
+                headers.push(("content-type", "application/json"));
+                serde_json::to_vec(b).unwrap()
+            }
+            None => Vec::new(),
+        };
+        self.raw(method, path, &headers, bytes).await
+    }
+
+    /// `GET path` with a token.
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// `POST path` with a token and a JSON body.
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Sends exactly these headers and body bytes.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{}", self.addr, path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = self
+            .http
+            .request(req.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .expect("the dev server answers");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// Every item of the table, as DynamoDB returns it (for inspecting what is stored).
+    pub async fn scan_all(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+}

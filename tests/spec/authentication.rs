@@ -1,0 +1,214 @@
+//! Bearer tokens, the authorizer, and where the caller's identity comes from.
+
+use std::time::Duration;
+
+use api_tokens::service::{CreateInput, Rejection, VerifyError};
+use api_tokens::{authorizer, secret, DynamoStore, TokenService};
+use integration_tests::{dynamodb, test_config, App, Method};
+use serde_json::json;
+
+use crate::{ADMIN, USER};
+
+#[tokio::test]
+async fn requests_without_a_valid_bearer_token_are_401() {
+    let app = App::start().await;
+    let alice = app.mint("acme", "alice", USER).await;
+    let mut bad_checksum = alice.clone().into_bytes();
+    let last = bad_checksum.len() - 1;
+    bad_checksum[last] = if bad_checksum[last] == b'a' {
+        b'b'
+    } else {
+        b'a'
+    };
+    let bad_checksum = String::from_utf8(bad_checksum).unwrap();
+    // Well formed, right checksum, but never issued by this deployment.
+    let unknown = secret::generate(
+        "tkn",
+        uuid::Uuid::now_v7(),
+        &ring::rand::SystemRandom::new(),
+    );
+
+    for auth in [
+        None,
+        Some("".to_string()),
+        Some(format!("Basic {alice}")),
+        Some(format!("Bearer{alice}")),
+        Some("Bearer ".into()),
+        Some("Bearer nonsense".into()),
+        Some(format!("Bearer {bad_checksum}")),
+        Some(format!("Bearer {}", unknown.expose())),
+        Some(format!("Bearer {alice}x")),
+    ] {
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let r = app.raw(Method::GET, "/tokens", &headers, vec![]).await;
+        r.assert_problem(401, "unauthorized");
+        assert_eq!(r.header("www-authenticate"), "Bearer", "{auth:?}");
+    }
+    // The scheme is case-insensitive.
+    let r = app
+        .raw(
+            Method::GET,
+            "/tokens",
+            &[("authorization", &format!("bearer {alice}"))],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn malformed_tokens_are_rejected_without_any_dynamodb_call() {
+    // A service whose DynamoDB is unreachable: any lookup would fail as a store error.
+    let dead = dynamodb("http://127.0.0.1:9");
+    let config = test_config("unreachable");
+    let service = TokenService::new(DynamoStore::new(dead, "unreachable"), &config);
+    let valid = secret::generate(
+        "tkn",
+        uuid::Uuid::now_v7(),
+        &ring::rand::SystemRandom::new(),
+    );
+    let mut typo = valid.expose().to_string();
+    typo.replace_range(10..11, if &typo[10..11] == "a" { "b" } else { "a" });
+
+    for junk in ["", "nonsense", "tkn_short", typo.as_str()] {
+        assert!(matches!(
+            service.verify(junk).await,
+            Err(VerifyError::Rejected(Rejection::Malformed(_)))
+        ));
+    }
+    // A well-formed token does need the lookup, and a store failure is not "invalid token".
+    assert!(matches!(
+        service.verify(valid.expose()).await,
+        Err(VerifyError::Store(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_expired_token_reads_expired_and_is_refused_the_moment_it_expires() {
+    let app = App::start().await;
+    let admin = app.mint("acme", "root", ADMIN).await;
+    let expires_at = api_tokens::time::now() + chrono::Duration::milliseconds(1500);
+    let (id, short) = app
+        .mint_with(
+            "acme",
+            "alice",
+            USER,
+            CreateInput {
+                expires_at: Some(expires_at),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(app.get("/tokens", &short).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/tokens/{id}"), &admin).await.json["status"],
+        "active"
+    );
+
+    let wait = (expires_at - api_tokens::time::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    app.get("/tokens", &short)
+        .await
+        .assert_problem(401, "unauthorized");
+    assert!(matches!(
+        app.service.verify(&short).await,
+        Err(VerifyError::Rejected(Rejection::Expired))
+    ));
+    let t = app.get(&format!("/tokens/{id}"), &admin).await;
+    assert_eq!(t.json["status"], "expired");
+}
+
+#[tokio::test]
+async fn tenant_and_caller_come_only_from_the_verified_token() {
+    let app = App::start().await;
+    let alice = app.mint("acme", "alice", USER).await;
+    let (bob_token_id, _) = app.mint_with("acme", "bob", USER, Default::default()).await;
+    let auth = format!("Bearer {alice}");
+    let forged = [
+        ("authorization", auth.as_str()),
+        ("x-tenant-id", "globex"),
+        ("x-user-id", "bob"),
+        (
+            "x-amzn-requestcontext",
+            r#"{"authorizer":{"lambda":{"user_id":"bob"}}}"#,
+        ),
+    ];
+    let r = app.raw(Method::GET, "/tokens", &forged, vec![]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["user_id"] == "alice"));
+    let r = app
+        .raw(
+            Method::GET,
+            &format!("/tokens/{bob_token_id}"),
+            &forged,
+            vec![],
+        )
+        .await;
+    r.assert_problem(404, "token-not-found");
+    let r = app.get("/tokens?user_id=bob", &alice).await;
+    r.assert_problem(422, "validation-error");
+}
+
+#[tokio::test]
+async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
+    let app = App::start().await;
+    let (id, alice) = app
+        .mint_with("acme", "alice", USER, Default::default())
+        .await;
+    let event = |auth: &str| {
+        json!({"version": "2.0", "type": "REQUEST", "routeArn": "arn:aws:execute-api:eu-west-1:1:api/$default/GET/tokens",
+               "identitySource": [auth], "routeKey": "GET /tokens", "rawPath": "/tokens", "rawQueryString": "",
+               "headers": {"authorization": auth}, "requestContext": {"http": {"method": "GET", "path": "/tokens"}}})
+    };
+    let ok = authorizer::handle(&app.service, event(&format!("Bearer {alice}")))
+        .await
+        .unwrap();
+    assert_eq!(
+        ok,
+        json!({"isAuthorized": true, "context": {
+            "tenant_id": "acme", "user_id": "alice", "token_id": id, "scopes": "tokens:read tokens:write"}})
+    );
+    let denied = authorizer::handle(&app.service, event("Bearer tkn_nope"))
+        .await
+        .unwrap();
+    assert_eq!(denied["isAuthorized"], false);
+}
+
+#[tokio::test]
+async fn the_rest_api_authorizer_answers_with_an_iam_policy_or_unauthorized() {
+    let app = App::start().await;
+    let alice = app.mint("acme", "alice", USER).await;
+    let arn = "arn:aws:execute-api:eu-west-1:1:api/prod/GET/tokens";
+    let token_event =
+        |auth: &str| json!({"type": "TOKEN", "authorizationToken": auth, "methodArn": arn});
+    let ok = authorizer::handle(&app.service, token_event(&format!("Bearer {alice}")))
+        .await
+        .unwrap();
+    assert_eq!(ok["principalId"], "alice");
+    assert_eq!(ok["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(ok["policyDocument"]["Statement"][0]["Resource"], arn);
+    assert_eq!(ok["context"]["tenant_id"], "acme");
+
+    let request_event = json!({"type": "REQUEST", "methodArn": arn, "headers": {"Authorization": format!("Bearer {alice}")}});
+    assert_eq!(
+        authorizer::handle(&app.service, request_event)
+            .await
+            .unwrap()["principalId"],
+        "alice"
+    );
+
+    let err = authorizer::handle(&app.service, token_event("Bearer junk"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Unauthorized");
+    assert!(authorizer::handle(&app.service, json!({"hello": "world"}))
+        .await
+        .is_err());
+}

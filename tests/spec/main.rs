@@ -1,0 +1,16 @@
+//! The API's specification, run over HTTP against the dev server and DynamoDB Local.
+//! Start it with `./scripts/test`.
+
+mod authentication;
+mod create;
+mod errors;
+mod list;
+mod read;
+mod revoke;
+mod secrets;
+mod template;
+
+/// Scopes of an ordinary user's token.
+pub const USER: &[&str] = &["tokens:read", "tokens:write"];
+/// Scopes of a tenant admin's token.
+pub const ADMIN: &[&str] = &["tokens:read", "tokens:write", "tokens:admin", "orders:read"];
