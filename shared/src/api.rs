@@ -8,11 +8,11 @@ use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError};
 use crate::identity::Principal;
-use crate::model::CreatedView;
+use crate::model::{CreatedView, TokenView};
 use crate::service::{CreateInput, ListInput, TokenService};
 use crate::store::TokenStore;
 use crate::time::{self, Timestamp};
@@ -169,16 +169,13 @@ async fn dispatch<S: TokenStore>(
             let input = parse_list_query(req)?;
             let page = service.list(&caller, &input).await?;
             let now = time::now();
-            let items: Vec<_> = page.items.iter().map(|t| t.view(now)).collect();
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({
-                    "items": items,
-                    "limit": input.limit,
-                    "has_next": page.next_cursor.is_some(),
-                    "next_cursor": page.next_cursor,
-                }),
-            ))
+            let body = ListBody {
+                items: page.items.iter().map(|t| t.view(now)).collect(),
+                limit: input.limit,
+                has_next: page.next_cursor.is_some(),
+                next_cursor: page.next_cursor.as_deref(),
+            };
+            Ok(json_response(StatusCode::OK, &body))
         }
         Operation::GetToken => {
             reject_query(req, &[])?;
@@ -221,6 +218,19 @@ async fn dispatch<S: TokenStore>(
             Ok(json_response(StatusCode::OK, &item.view(time::now())))
         }
     }
+}
+
+/// The `GET /tokens` body.
+#[derive(Debug, Serialize)]
+pub struct ListBody<'a> {
+    /// The page's tokens, newest first.
+    pub items: Vec<TokenView<'a>>,
+    /// The page size used.
+    pub limit: u32,
+    /// Whether another page follows.
+    pub has_next: bool,
+    /// Cursor of the next page (`null` on the last page).
+    pub next_cursor: Option<&'a str>,
 }
 
 /// A JSON response that no cache may keep.
@@ -614,6 +624,7 @@ pub fn parse_revoke(body: &Value) -> Result<Option<String>, ApiError> {
 mod tests {
     use super::*;
     use crate::scope::ScopeCatalog;
+    use serde_json::json;
 
     fn create(body: Value) -> Result<CreateInput, ApiError> {
         parse_create(
