@@ -67,13 +67,62 @@ pub struct App {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The table name.
     pub table: String,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: HttpClient,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Drop for App {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// A plain HTTP/1.1 client for the dev server.
+pub struct HttpClient(Client<HttpConnector, Full<Bytes>>);
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpClient {
+    /// A new client.
+    pub fn new() -> Self {
+        Self(Client::builder(TokioExecutor::new()).build_http())
+    }
+
+    /// Sends exactly these headers and body bytes to `addr`.
+    pub async fn send(
+        &self,
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = self
+            .0
+            .request(req.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .expect("the dev server answers");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 }
 
@@ -139,7 +188,7 @@ impl App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(dev_server::serve(listener, service.clone()));
-        let http = Client::builder(TokioExecutor::new()).build_http();
+        let http = HttpClient::new();
         Self {
             addr,
             service,
@@ -223,28 +272,7 @@ impl App {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Reply {
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(format!("http://{}{}", self.addr, path));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = self
-            .http
-            .request(req.body(Full::new(Bytes::from(body))).unwrap())
-            .await
-            .expect("the dev server answers");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            text,
-            json,
-        }
+        self.http.send(self.addr, method, path, headers, body).await
     }
 
     /// Every item of the table, as DynamoDB returns it (for inspecting what is stored).

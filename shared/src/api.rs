@@ -458,24 +458,24 @@ pub fn valid_id(s: &str) -> bool {
         })
 }
 
+/// The fields of a `POST /tokens` body.
+pub const CREATE_FIELDS: [&str; 7] = [
+    "name",
+    "description",
+    "scopes",
+    "expires_at",
+    "expires_in_days",
+    "user_id",
+    "metadata",
+];
+
 /// Validates a `POST /tokens` body. Every invalid field is reported at once.
 pub fn parse_create(
     body: &Value,
     now: Timestamp,
     catalog: &crate::scope::ScopeCatalog,
 ) -> Result<CreateInput, ApiError> {
-    let mut c = Checker::new(
-        body,
-        &[
-            "name",
-            "description",
-            "scopes",
-            "expires_at",
-            "expires_in_days",
-            "user_id",
-            "metadata",
-        ],
-    )?;
+    let mut c = Checker::new(body, &CREATE_FIELDS)?;
     let name = c.string("name", 1, MAX_NAME_CHARS);
     if c.get("name").is_none() {
         c.fail("name", "missing", "name is required");

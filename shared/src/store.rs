@@ -159,6 +159,29 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// One strongly consistent `GetItem` of a token, reading only `projection`.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        id: Uuid,
+        projection: String,
+        names: HashMap<String, String>,
+    ) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::token_pk(id)))
+            .consistent_read(true)
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(decode).transpose()
+    }
+}
+
 /// Attributes a client may see: everything but the hash and the index keys.
 fn public_projection() -> (String, HashMap<String, String>) {
     let names: HashMap<String, String> = schema::PROJECTED
@@ -253,34 +276,16 @@ impl TokenStore for DynamoStore {
 
     async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
         let (projection, names) = public_projection();
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(schema::token_pk(id)))
-            .consistent_read(true)
-            .projection_expression(projection)
-            .set_expression_attribute_names(Some(names))
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item.map(decode).transpose()
+        self.read(id, projection, names).await
     }
 
     async fn credential(&self, id: Uuid) -> Result<Option<Credential>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(schema::token_pk(id)))
-            .consistent_read(true)
-            .projection_expression("tenant_id, user_id, scopes, #status, expires_at, #hash")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#hash", schema::SECRET_HASH)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item.map(decode).transpose()
+        let names = HashMap::from([
+            ("#status".to_string(), "status".to_string()),
+            ("#hash".to_string(), schema::SECRET_HASH.to_string()),
+        ]);
+        let projection = "tenant_id, user_id, scopes, #status, expires_at, #hash".to_string();
+        self.read(id, projection, names).await
     }
 
     async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {

@@ -156,16 +156,8 @@ async fn no_bad_input_produces_a_server_error() {
         serde_json::json!(u64::MAX),
         serde_json::json!("\u{0}"),
     ];
-    let fields = [
-        "name",
-        "description",
-        "scopes",
-        "expires_at",
-        "expires_in_days",
-        "user_id",
-        "metadata",
-    ];
-    for field in fields {
+
+    for field in api_tokens::api::CREATE_FIELDS {
         for v in &values {
             let r = app
                 .post(

@@ -4,6 +4,7 @@
 mod authentication;
 mod create;
 mod errors;
+mod lambda_events;
 mod list;
 mod read;
 mod revoke;
