@@ -10,7 +10,8 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use uuid::Uuid;
@@ -100,8 +101,8 @@ pub fn id_from_sort_key(sort_key: &str) -> Option<Uuid> {
     Uuid::parse_str(id).ok()
 }
 
-/// Creates the table with its keys and indexes (what `template.yaml` declares), and enables
-/// TTL on [`PURGE_AT`]. Used by the local dev server and the tests.
+/// Creates the table with its keys, indexes and stream (what `template.yaml` declares), and
+/// enables TTL on [`PURGE_AT`]. Used by the local dev server and the tests.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), aws_sdk_dynamodb::Error> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
@@ -125,6 +126,13 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), aws_sdk_dy
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("stream spec is complete"),
+        )
         .key_schema(key(PK, KeyType::Hash))
         .attribute_definitions(string_attr(PK))
         .attribute_definitions(string_attr(SORT_KEY));
