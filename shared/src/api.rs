@@ -12,10 +12,14 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError};
 use crate::identity::Principal;
+use crate::listing::{ListQuery, MAX_TOKEN_IDS};
+use crate::model::Status;
 use crate::model::{CreatedView, TokenView};
-use crate::service::{CreateInput, ListInput, TokenService};
+use crate::schema::SortField;
+use crate::service::{CreateInput, TokenService};
 use crate::store::TokenStore;
 use crate::time::{self, Timestamp};
+use uuid::Uuid;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -166,14 +170,18 @@ async fn dispatch<S: TokenStore>(
     let id = matched.id.as_deref().unwrap_or_default();
     match matched.operation {
         Operation::ListTokens => {
-            let input = parse_list_query(req)?;
-            let page = service.list(&caller, &input).await?;
+            let query = parse_list_query(req)?;
+            let page = service.list(&caller, &query).await?;
             let now = time::now();
             let body = ListBody {
                 items: page.items.iter().map(|t| t.view(now)).collect(),
-                limit: input.limit,
+                limit: query.limit,
                 has_next: page.next_cursor.is_some(),
+                has_prev: page.prev_cursor.is_some(),
                 next_cursor: page.next_cursor.as_deref(),
+                prev_cursor: page.prev_cursor.as_deref(),
+                total: page.total,
+                total_capped: query.include_total.then_some(page.total_capped),
             };
             Ok(json_response(StatusCode::OK, &body))
         }
@@ -229,8 +237,19 @@ pub struct ListBody<'a> {
     pub limit: u32,
     /// Whether another page follows.
     pub has_next: bool,
+    /// Whether a page precedes this one.
+    pub has_prev: bool,
     /// Cursor of the next page (`null` on the last page).
     pub next_cursor: Option<&'a str>,
+    /// Cursor of the previous page (`null` on the first page).
+    pub prev_cursor: Option<&'a str>,
+    /// With `include_total_count=true`: the exact number of matching tokens (`null` when
+    /// counting a filtered list would read more than `listing::COUNT_BUDGET` items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// With `include_total_count=true`: whether counting stopped at its budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_capped: Option<bool>,
 }
 
 /// A JSON response that no cache may keep.
@@ -307,53 +326,232 @@ fn reject_query(req: &Request, allowed: &[&str]) -> Result<(), ApiError> {
     ))
 }
 
-/// `GET /tokens` parameters: `limit` (1..=1000, default 50) and `cursor`.
-pub fn parse_list_query(req: &Request) -> Result<ListInput, ApiError> {
-    reject_query(req, &["limit", "cursor"])?;
+/// Every `GET /tokens` parameter (besides `metadata.<key>`).
+pub const LIST_PARAMETERS: [&str; 18] = [
+    "limit",
+    "cursor",
+    "status",
+    "include_revoked",
+    "user_id",
+    "token_ids",
+    "name",
+    "scope",
+    "created_after",
+    "created_before",
+    "expires_after",
+    "expires_before",
+    "last_used_after",
+    "last_used_before",
+    "sort",
+    "order",
+    "include_total_count",
+    "metadata.<key>",
+];
+
+/// Prefix of the repeatable metadata filter parameters (`metadata.team=infra`).
+pub const METADATA_PARAMETER_PREFIX: &str = "metadata.";
+
+/// `GET /tokens` parameters, validated; every bad parameter is named.
+pub fn parse_list_query(req: &Request) -> Result<ListQuery, ApiError> {
     let params = req.query_string_parameters();
-    let single = |name: &str| -> Result<Option<String>, ApiError> {
-        match params.all(name) {
-            None => Ok(None),
-            Some(v) if v.len() == 1 => Ok(Some(v[0].to_string())),
-            Some(_) => Err(ApiError::field(
-                loc(&["query", name]),
-                "multiple_values",
-                "give this parameter at most once",
-            )),
-        }
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut fail = |name: &str, kind: &'static str, msg: String| {
+        errors.push(FieldError::new(loc(&["query", name]), kind, msg));
     };
-    let limit = match single("limit")? {
-        None => DEFAULT_LIMIT,
-        Some(raw) => match raw.trim().parse::<i64>() {
-            Ok(n) if n < 1 => {
-                return Err(ApiError::field(
-                    loc(&["query", "limit"]),
-                    "greater_than_equal",
-                    "limit must be at least 1",
-                ))
+    let mut names: Vec<&str> = params.iter().map(|(k, _)| k).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut q = ListQuery::default();
+    let mut order: Option<bool> = None;
+    let mut include_revoked: Option<bool> = None;
+    for name in names {
+        let values = params.all(name).unwrap_or_default();
+        let repeatable = matches!(name, "status" | "token_ids");
+        if values.len() > 1 && !repeatable {
+            fail(
+                name,
+                "multiple_values",
+                "give this parameter at most once".into(),
+            );
+            continue;
+        }
+        let value = values[0];
+        let list = || {
+            values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let boolean = |fail: &mut dyn FnMut(&str, &'static str, String)| match value {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                fail(name, "bool_parsing", "must be true or false".into());
+                None
             }
-            Ok(n) if n > i64::from(MAX_LIMIT) => {
-                return Err(ApiError::field(
-                    loc(&["query", "limit"]),
+        };
+        let timestamp = |fail: &mut dyn FnMut(&str, &'static str, String)| {
+            let t = time::parse(value);
+            if t.is_none() {
+                fail(
+                    name,
+                    "datetime_parsing",
+                    "must be an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z".into(),
+                );
+            }
+            t
+        };
+        match name {
+            "limit" => match value.trim().parse::<i64>() {
+                Ok(n) if n < 1 => fail(
+                    name,
+                    "greater_than_equal",
+                    "limit must be at least 1".into(),
+                ),
+                Ok(n) if n > i64::from(MAX_LIMIT) => fail(
+                    name,
                     "less_than_equal",
                     format!("limit must be at most {MAX_LIMIT}"),
-                ))
+                ),
+                Ok(n) => q.limit = n as u32,
+                Err(_) => fail(name, "int_parsing", "limit must be a whole number".into()),
+            },
+            "cursor" => q.cursor = Some(value.to_string()),
+            "status" => {
+                let mut set = BTreeSet::new();
+                for v in list() {
+                    match v {
+                        "active" => set.insert(Status::Active),
+                        "expired" => set.insert(Status::Expired),
+                        "revoked" => set.insert(Status::Revoked),
+                        _ => {
+                            fail(
+                                name,
+                                "enum",
+                                format!("unknown status {v:?}; use active, expired or revoked"),
+                            );
+                            continue;
+                        }
+                    };
+                }
+                if set.is_empty() {
+                    fail(
+                        name,
+                        "missing",
+                        "give one or more of active, expired, revoked".into(),
+                    );
+                }
+                q.statuses = Some(set);
             }
-            Ok(n) => n as u32,
-            Err(_) => {
-                return Err(ApiError::field(
-                    loc(&["query", "limit"]),
-                    "int_parsing",
-                    "limit must be a whole number",
-                ))
+            "include_revoked" => include_revoked = boolean(&mut fail),
+            "include_total_count" => q.include_total = boolean(&mut fail).unwrap_or_default(),
+            "user_id" if valid_id(value) => q.user_id = Some(value.to_string()),
+            "user_id" => fail(
+                name,
+                "string_pattern_mismatch",
+                "must be 1..=128 of [A-Za-z0-9._@:+-]".into(),
+            ),
+            "token_ids" => {
+                let mut ids = Vec::new();
+                for v in list() {
+                    match Uuid::parse_str(v) {
+                        Ok(id) if !ids.contains(&id) => ids.push(id),
+                        Ok(_) => {}
+                        Err(_) => fail(name, "uuid_parsing", format!("{v:?} is not a token id")),
+                    }
+                }
+                if ids.is_empty() || ids.len() > MAX_TOKEN_IDS {
+                    fail(
+                        name,
+                        "length",
+                        format!("give 1..={MAX_TOKEN_IDS} token ids"),
+                    );
+                }
+                q.token_ids = Some(ids);
             }
-        },
-    };
-    let cursor = match single("cursor")? {
-        Some(c) if c.is_empty() => return Err(ApiError::InvalidCursor),
-        other => other,
-    };
-    Ok(ListInput { limit, cursor })
+            "name" => match value.chars().count() {
+                1..=MAX_NAME_CHARS => q.name = Some(value.to_lowercase()),
+                _ => fail(
+                    name,
+                    "string_length",
+                    format!("must be 1..={MAX_NAME_CHARS} characters"),
+                ),
+            },
+            "scope" => match value.chars().count() {
+                1..=64 => q.scope = Some(value.to_string()),
+                _ => fail(name, "string_length", "must be 1..=64 characters".into()),
+            },
+            "created_after" => q.created.after = timestamp(&mut fail),
+            "created_before" => q.created.before = timestamp(&mut fail),
+            "expires_after" => q.expires.after = timestamp(&mut fail),
+            "expires_before" => q.expires.before = timestamp(&mut fail),
+            "last_used_after" => q.last_used.after = timestamp(&mut fail),
+            "last_used_before" => q.last_used.before = timestamp(&mut fail),
+            "sort" => match value {
+                "created_at" => q.sort = SortField::CreatedAt,
+                "name" => q.sort = SortField::Name,
+                "expires_at" => q.sort = SortField::ExpiresAt,
+                "last_used_at" => q.sort = SortField::LastUsedAt,
+                _ => fail(
+                    name,
+                    "enum",
+                    "use created_at, name, expires_at or last_used_at".into(),
+                ),
+            },
+            "order" => match value {
+                "asc" => order = Some(false),
+                "desc" => order = Some(true),
+                _ => fail(name, "enum", "use asc or desc".into()),
+            },
+            _ => match name.strip_prefix(METADATA_PARAMETER_PREFIX) {
+                Some(key) if valid_metadata_key(key) => {
+                    q.metadata.insert(key.to_string(), value.to_string());
+                }
+                Some(_) => fail(
+                    name,
+                    "invalid_key",
+                    "metadata keys are 1..=64 of [A-Za-z0-9._:-]".into(),
+                ),
+                None => fail(name, "extra_forbidden", "unknown query parameter".into()),
+            },
+        }
+    }
+    if q.statuses.is_some() && include_revoked.is_some() {
+        fail(
+            "include_revoked",
+            "mutually_exclusive",
+            "give status or include_revoked, not both".into(),
+        );
+    }
+    q.include_revoked = include_revoked.unwrap_or_default();
+    // Names read naturally A to Z; times newest first.
+    q.descending = order.unwrap_or(q.sort != SortField::Name);
+    for (w, after, before) in [
+        (&q.created, "created_after", "created_before"),
+        (&q.expires, "expires_after", "expires_before"),
+        (&q.last_used, "last_used_after", "last_used_before"),
+    ] {
+        if let (Some(a), Some(b)) = (w.after, w.before) {
+            if a >= b {
+                errors.push(FieldError::new(
+                    loc(&["query", before]),
+                    "range",
+                    format!("must be later than {after}"),
+                ));
+            }
+        }
+    }
+    if let Some(c) = &q.cursor {
+        if c.is_empty() && errors.is_empty() {
+            return Err(ApiError::InvalidCursor);
+        }
+    }
+    if errors.is_empty() {
+        Ok(q)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 /// Collects field errors while a body is checked, so one response names every bad field.
@@ -448,6 +646,13 @@ const MAX_METADATA_KEY_CHARS: usize = 64;
 const MAX_METADATA_VALUE_CHARS: usize = 512;
 /// Longest lifetime for `expires_in_days`.
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
+
+/// Whether `k` can be a metadata key: 1..=64 of `[A-Za-z0-9._:-]`.
+pub fn valid_metadata_key(k: &str) -> bool {
+    (1..=MAX_METADATA_KEY_CHARS).contains(&k.len())
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+}
 
 /// Whether `s` can be a user or tenant id: 1..=128 of `[A-Za-z0-9._@:+-]` (no `#`, which
 /// separates index key parts).

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod identity;
+pub mod listing;
 pub mod model;
 pub mod schema;
 pub mod scope;

@@ -7,29 +7,36 @@ use uuid::Uuid;
 
 use crate::time::{self, Timestamp};
 
-/// The lifecycle state written to the table. `expired` is never stored: it is computed from
-/// `expires_at` at read time, so a token reads expired the moment it expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The lifecycle state written to the table. The expiry sweeper moves `active` tokens past
+/// `expires_at` to `expired`; until it does, reads still compute `expired` from `expires_at`,
+/// so a token reads expired (and fails verification) the moment it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoredStatus {
     /// Usable until `expires_at` (if any).
     Active,
+    /// Past `expires_at`, moved here by the sweeper.
+    Expired,
     /// Revoked for good.
     Revoked,
 }
 
 impl StoredStatus {
-    /// The value stored in `status` and in the status index key.
+    /// Every stored status.
+    pub const ALL: [StoredStatus; 3] = [Self::Active, Self::Expired, Self::Revoked];
+
+    /// The value stored in `status` and in the status index keys.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
+            Self::Expired => "expired",
             Self::Revoked => "revoked",
         }
     }
 }
 
 /// The status a client sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Usable now.
@@ -40,8 +47,8 @@ pub enum Status {
     Revoked,
 }
 
-/// A token record: exactly the attributes the GSIs project (see `schema::PROJECTED`). It holds
-/// no secret material; the hash and the index keys are written beside it by the store.
+/// A token record as stored (beside its index keys). It holds no secret material: the hash
+/// lives in the separate credential item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenItem {
     /// Token id (UUIDv7, so ids also sort by creation time).
@@ -106,6 +113,7 @@ impl TokenItem {
     pub fn status_at(&self, now: Timestamp) -> Status {
         match self.status {
             StoredStatus::Revoked => Status::Revoked,
+            StoredStatus::Expired => Status::Expired,
             StoredStatus::Active if self.expires_at.is_some_and(|e| e <= now) => Status::Expired,
             StoredStatus::Active => Status::Active,
         }

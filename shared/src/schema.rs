@@ -1,12 +1,25 @@
 //! The single-table design. `template.yaml` declares the same table; a test keeps them equal.
 //!
-//! | item | `pk` | index keys |
+//! | item | `pk` | holds |
 //! | --- | --- | --- |
-//! | token | `TOKEN#<id>` | `by_owner`: `owner_pk` = `<tenant>#<user>`; `by_status`: `status_pk` = `<tenant>#<status>`; `by_tenant`: `tenant_pk` = `<tenant>`; all sorted by `sort_key` = `<created_at>#<id>` |
+//! | token record | `TOKEN#<id>` | the public token attributes and every index key |
+//! | credential | `CRED#<id>` | the secret hash and what verification needs; in no index |
+//! | counters | `COUNT#<tenant>`, `COUNT#<tenant>#<user>` | `active`, `expired`, `revoked` |
 //!
-//! The base key is the token id alone, so a verifier holding only the secret finds the record
-//! with one `GetItem`. The indexes project the attributes of [`crate::model::TokenItem`] and
-//! never `secret_hash`.
+//! The id is encoded in the secret, so a verifier finds the credential with one `GetItem`.
+//! Records carry no secret material, so every index projects `ALL` and lists never need a
+//! second read. Index partitions (`group` is `live` for active or expired, or `revoked`):
+//!
+//! | index | partition | sort | serves |
+//! | --- | --- | --- | --- |
+//! | `by_owner` | `<tenant>#<user>#<group>` | `created_sk` | a user's tokens (default: live) |
+//! | `by_owner_status` | `<tenant>#<user>#<status>` | `created_sk` | a user's tokens in one status |
+//! | `by_tenant` | `<tenant>#<group>` | `created_sk` | the tenant's tokens (default: live) |
+//! | `by_status` | `<tenant>#<status>` | `created_sk` | the tenant's tokens in one status |
+//! | `by_status_name` | `<tenant>#<status>` | `name_sk` | sort by name |
+//! | `by_status_expiry` | `<tenant>#<status>` | `expires_sk` | sort or range by expiry |
+//! | `by_status_last_used` | `<tenant>#<status>` | `last_used_sk` | sort or range by last use |
+//! | `by_due` | `DUE#<shard>` (stored-active tokens with an expiry only) | `expires_sk` | the expiry sweeper |
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -16,89 +29,258 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use uuid::Uuid;
 
+use crate::model::{StoredStatus, TokenItem};
 use crate::time::{self, Timestamp};
 
 /// Partition key of the table.
 pub const PK: &str = "pk";
-/// Sort key of every index: `<created_at>#<id>`.
-pub const SORT_KEY: &str = "sort_key";
-/// The stored secret hash. Never projected, never returned.
+/// The stored secret hash: only on credential items.
 pub const SECRET_HASH: &str = "secret_hash";
 /// Epoch seconds after which DynamoDB's TTL may delete an expired or revoked token.
 pub const PURGE_AT: &str = "purge_at";
+/// How many `by_due` partitions the sweeper walks (spreads its writes and reads).
+pub const DUE_SHARDS: u32 = 4;
+
+/// A sort order an index can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortField {
+    /// `created_sk`: `<created_at>#<id>`.
+    CreatedAt,
+    /// `name_sk`: `<lowercase name>\u{1}<id>`.
+    Name,
+    /// `expires_sk`: `<expires_at | "~" for never>#<id>`.
+    ExpiresAt,
+    /// `last_used_sk`: `<last_used_at | "!" for never>#<id>`.
+    LastUsedAt,
+}
+
+impl SortField {
+    /// The sort key attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_sk",
+            Self::Name => "name_sk",
+            Self::ExpiresAt => "expires_sk",
+            Self::LastUsedAt => "last_used_sk",
+        }
+    }
+
+    /// The value of this sort key for a record.
+    pub fn key_of(self, t: &TokenItem) -> String {
+        match self {
+            Self::CreatedAt => created_sk(&t.created_at, t.id),
+            Self::Name => format!("{}\u{1}{}", t.name.to_lowercase(), t.id),
+            Self::ExpiresAt => match &t.expires_at {
+                Some(e) => format!("{}#{}", time::format(e), t.id),
+                None => format!("~#{}", t.id),
+            },
+            Self::LastUsedAt => match &t.last_used_at {
+                Some(u) => format!("{}#{}", time::format(u), t.id),
+                None => format!("!#{}", t.id),
+            },
+        }
+    }
+}
+
+/// Which partition key attribute an index uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Partition {
+    /// `owner_pk` = `<tenant>#<user>#<group>`.
+    OwnerGroup,
+    /// `owner_status_pk` = `<tenant>#<user>#<status>`.
+    OwnerStatus,
+    /// `tenant_pk` = `<tenant>#<group>`.
+    TenantGroup,
+    /// `status_pk` = `<tenant>#<status>`.
+    TenantStatus,
+    /// `due_pk` = `DUE#<shard>`.
+    Due,
+}
+
+impl Partition {
+    /// The partition key attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::OwnerGroup => "owner_pk",
+            Self::OwnerStatus => "owner_status_pk",
+            Self::TenantGroup => "tenant_pk",
+            Self::TenantStatus => "status_pk",
+            Self::Due => "due_pk",
+        }
+    }
+}
 
 /// A global secondary index of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Index {
     /// Index name.
     pub name: &'static str,
-    /// Its partition key attribute.
-    pub partition_key: &'static str,
+    /// Its partition key.
+    pub partition: Partition,
+    /// Its sort key.
+    pub sort: SortField,
 }
 
-/// Tokens of one user of a tenant.
+impl Index {
+    /// The partition key attribute.
+    pub fn partition_key(&self) -> &'static str {
+        self.partition.attribute()
+    }
+
+    /// The sort key attribute.
+    pub fn sort_key(&self) -> &'static str {
+        self.sort.attribute()
+    }
+}
+
+/// A user's tokens by lifecycle group.
 pub const BY_OWNER: Index = Index {
     name: "by_owner",
-    partition_key: "owner_pk",
+    partition: Partition::OwnerGroup,
+    sort: SortField::CreatedAt,
 };
-/// Tokens of a tenant in one stored status.
-pub const BY_STATUS: Index = Index {
-    name: "by_status",
-    partition_key: "status_pk",
+/// A user's tokens in one status.
+pub const BY_OWNER_STATUS: Index = Index {
+    name: "by_owner_status",
+    partition: Partition::OwnerStatus,
+    sort: SortField::CreatedAt,
 };
-/// All tokens of a tenant.
+/// A tenant's tokens by lifecycle group.
 pub const BY_TENANT: Index = Index {
     name: "by_tenant",
-    partition_key: "tenant_pk",
+    partition: Partition::TenantGroup,
+    sort: SortField::CreatedAt,
+};
+/// A tenant's tokens in one status, newest first.
+pub const BY_STATUS: Index = Index {
+    name: "by_status",
+    partition: Partition::TenantStatus,
+    sort: SortField::CreatedAt,
+};
+/// A tenant's tokens in one status, by name.
+pub const BY_STATUS_NAME: Index = Index {
+    name: "by_status_name",
+    partition: Partition::TenantStatus,
+    sort: SortField::Name,
+};
+/// A tenant's tokens in one status, by expiry.
+pub const BY_STATUS_EXPIRY: Index = Index {
+    name: "by_status_expiry",
+    partition: Partition::TenantStatus,
+    sort: SortField::ExpiresAt,
+};
+/// A tenant's tokens in one status, by last use.
+pub const BY_STATUS_LAST_USED: Index = Index {
+    name: "by_status_last_used",
+    partition: Partition::TenantStatus,
+    sort: SortField::LastUsedAt,
+};
+/// Stored-active tokens with an expiry, soonest first (sparse; for the sweeper).
+pub const BY_DUE: Index = Index {
+    name: "by_due",
+    partition: Partition::Due,
+    sort: SortField::ExpiresAt,
 };
 /// Every index, in declaration order.
-pub const INDEXES: [Index; 3] = [BY_OWNER, BY_STATUS, BY_TENANT];
-
-/// Non-key attributes every index projects: the fields of `TokenItem`, nothing secret.
-pub const PROJECTED: [&str; 17] = [
-    "id",
-    "tenant_id",
-    "user_id",
-    "name",
-    "description",
-    "prefix",
-    "scopes",
-    "status",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "last_used_at",
-    "expires_at",
-    "revoked_at",
-    "revoked_by",
-    "revocation_reason",
-    "metadata",
+pub const INDEXES: [Index; 8] = [
+    BY_OWNER,
+    BY_OWNER_STATUS,
+    BY_TENANT,
+    BY_STATUS,
+    BY_STATUS_NAME,
+    BY_STATUS_EXPIRY,
+    BY_STATUS_LAST_USED,
+    BY_DUE,
 ];
 
-/// Base-table key of a token.
+/// `live` (active or expired) or `revoked`: the lifecycle group of a stored status.
+pub fn group(status: StoredStatus) -> &'static str {
+    match status {
+        StoredStatus::Active | StoredStatus::Expired => "live",
+        StoredStatus::Revoked => "revoked",
+    }
+}
+
+/// Base-table key of a token record.
 pub fn token_pk(id: Uuid) -> String {
     format!("TOKEN#{id}")
 }
 
-/// `by_owner` partition of a user.
-pub fn owner_pk(tenant_id: &str, user_id: &str) -> String {
-    format!("{tenant_id}#{user_id}")
+/// Base-table key of a token's credential.
+pub fn credential_pk(id: Uuid) -> String {
+    format!("CRED#{id}")
 }
 
-/// `by_status` partition of a tenant's tokens in one stored status.
-pub fn status_pk(tenant_id: &str, status: &str) -> String {
-    format!("{tenant_id}#{status}")
+/// Key of a tenant's counters, or of one user's when `user` is given.
+pub fn counter_pk(tenant_id: &str, user: Option<&str>) -> String {
+    match user {
+        Some(u) => format!("COUNT#{tenant_id}#{u}"),
+        None => format!("COUNT#{tenant_id}"),
+    }
 }
 
-/// Index sort key: creation time, then id, so the order is total.
-pub fn sort_key(created_at: &Timestamp, id: Uuid) -> String {
+/// The partition value of `partition` for a tenant, an optional user and a status or group
+/// label (`active`, `expired`, `revoked`, `live`).
+pub fn partition_value(partition: Partition, tenant: &str, user: &str, label: &str) -> String {
+    match partition {
+        Partition::OwnerGroup | Partition::OwnerStatus => format!("{tenant}#{user}#{label}"),
+        Partition::TenantGroup | Partition::TenantStatus => format!("{tenant}#{label}"),
+        Partition::Due => format!("DUE#{label}"),
+    }
+}
+
+/// The `by_due` shard of a token.
+pub fn due_shard(id: Uuid) -> u32 {
+    (id.as_u128() % u128::from(DUE_SHARDS)) as u32
+}
+
+/// `created_sk` of a token: creation time, then id, so the order is total.
+pub fn created_sk(created_at: &Timestamp, id: Uuid) -> String {
     format!("{}#{id}", time::format(created_at))
 }
 
-/// The token id inside a sort key, if it is well formed.
+/// The token id at the end of any sort key, if it is well formed.
 pub fn id_from_sort_key(sort_key: &str) -> Option<Uuid> {
-    let (_, id) = sort_key.rsplit_once('#')?;
-    Uuid::parse_str(id).ok()
+    let tail = sort_key.get(sort_key.len().checked_sub(36)?..)?;
+    Uuid::parse_str(tail).ok()
+}
+
+/// Every index key attribute of a record, for its current state.
+pub fn index_keys(t: &TokenItem) -> Vec<(&'static str, String)> {
+    let (tenant, user, status) = (&t.tenant_id, &t.user_id, t.status.as_str());
+    let mut keys = vec![
+        (
+            Partition::OwnerGroup.attribute(),
+            partition_value(Partition::OwnerGroup, tenant, user, group(t.status)),
+        ),
+        (
+            Partition::OwnerStatus.attribute(),
+            partition_value(Partition::OwnerStatus, tenant, user, status),
+        ),
+        (
+            Partition::TenantGroup.attribute(),
+            partition_value(Partition::TenantGroup, tenant, user, group(t.status)),
+        ),
+        (
+            Partition::TenantStatus.attribute(),
+            partition_value(Partition::TenantStatus, tenant, user, status),
+        ),
+    ];
+    for sort in [
+        SortField::CreatedAt,
+        SortField::Name,
+        SortField::ExpiresAt,
+        SortField::LastUsedAt,
+    ] {
+        keys.push((sort.attribute(), sort.key_of(t)));
+    }
+    if t.status == StoredStatus::Active && t.expires_at.is_some() {
+        keys.push((
+            Partition::Due.attribute(),
+            partition_value(Partition::Due, tenant, user, &due_shard(t.id).to_string()),
+        ));
+    }
+    keys
 }
 
 /// Creates the table with its keys, indexes and stream (what `template.yaml` declares), and
@@ -118,10 +300,14 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), aws_sdk_dy
             .build()
             .expect("attribute definition is complete")
     };
-    let projection = Projection::builder()
-        .projection_type(ProjectionType::Include)
-        .set_non_key_attributes(Some(PROJECTED.iter().map(|s| s.to_string()).collect()))
-        .build();
+    let mut attributes = vec![PK];
+    for index in INDEXES {
+        for a in [index.partition_key(), index.sort_key()] {
+            if !attributes.contains(&a) {
+                attributes.push(a);
+            }
+        }
+    }
     let mut req = client
         .create_table()
         .table_name(table)
@@ -134,20 +320,21 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), aws_sdk_dy
                 .expect("stream spec is complete"),
         )
         .key_schema(key(PK, KeyType::Hash))
-        .attribute_definitions(string_attr(PK))
-        .attribute_definitions(string_attr(SORT_KEY));
+        .set_attribute_definitions(Some(attributes.into_iter().map(string_attr).collect()));
     for index in INDEXES {
-        req = req
-            .attribute_definitions(string_attr(index.partition_key))
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index.name)
-                    .key_schema(key(index.partition_key, KeyType::Hash))
-                    .key_schema(key(SORT_KEY, KeyType::Range))
-                    .projection(projection.clone())
-                    .build()
-                    .expect("index is complete"),
-            );
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.partition_key(), KeyType::Hash))
+                .key_schema(key(index.sort_key(), KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index is complete"),
+        );
     }
     req.send().await?;
     client
@@ -170,34 +357,78 @@ mod tests {
     use super::*;
 
     #[test]
-    fn projected_attributes_are_exactly_the_token_item_fields() {
-        let mut item = crate::model::tests::item();
-        item.description = Some("d".into());
-        item.last_used_at = item.expires_at;
-        item.revoked_at = item.expires_at;
-        item.revoked_by = Some("x".into());
-        item.revocation_reason = Some("x".into());
-        let json = serde_json::to_value(&item).unwrap();
-        let mut fields: Vec<&str> = json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut projected = PROJECTED.to_vec();
-        fields.sort_unstable();
-        projected.sort_unstable();
-        assert_eq!(fields, projected);
-        assert!(!PROJECTED.contains(&SECRET_HASH));
+    fn sort_keys_order_by_value_then_id_and_give_the_id_back() {
+        let mut a = crate::model::tests::item();
+        let mut b = a.clone();
+        a.id = Uuid::from_u128(1);
+        b.id = Uuid::from_u128(2);
+        for sort in [
+            SortField::CreatedAt,
+            SortField::Name,
+            SortField::ExpiresAt,
+            SortField::LastUsedAt,
+        ] {
+            assert!(sort.key_of(&a) < sort.key_of(&b), "{sort:?}");
+            assert_eq!(id_from_sort_key(&sort.key_of(&a)), Some(a.id));
+        }
+        b.created_at = a.created_at + chrono::Duration::milliseconds(1);
+        b.id = Uuid::from_u128(0);
+        assert!(SortField::CreatedAt.key_of(&a) < SortField::CreatedAt.key_of(&b));
+        assert_eq!(id_from_sort_key("junk"), None);
     }
 
     #[test]
-    fn sort_keys_order_by_time_then_id_and_give_the_id_back() {
-        let t = time::parse("2026-01-01T00:00:00Z").unwrap();
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        assert!(sort_key(&t, a) < sort_key(&t, b));
-        assert!(sort_key(&t, b) < sort_key(&(t + chrono::Duration::milliseconds(1)), a));
-        assert_eq!(id_from_sort_key(&sort_key(&t, a)), Some(a));
-        assert_eq!(id_from_sort_key("junk"), None);
+    fn names_sort_case_insensitively_and_a_prefix_sorts_first() {
+        let mut a = crate::model::tests::item();
+        let mut b = a.clone();
+        let mut c = a.clone();
+        a.name = "Deploy".into();
+        b.name = "deploy-2".into();
+        c.name = "alpha".into();
+        (a.id, b.id, c.id) = (Uuid::from_u128(9), Uuid::from_u128(1), Uuid::from_u128(5));
+        let k = |t: &TokenItem| SortField::Name.key_of(t);
+        assert!(k(&c) < k(&a) && k(&a) < k(&b));
+    }
+
+    #[test]
+    fn missing_times_sort_at_the_documented_ends() {
+        let dated = crate::model::tests::item();
+        let mut never = dated.clone();
+        never.expires_at = None;
+        assert!(SortField::ExpiresAt.key_of(&never) > SortField::ExpiresAt.key_of(&dated));
+        let mut used = dated.clone();
+        used.last_used_at = Some(dated.created_at);
+        assert!(SortField::LastUsedAt.key_of(&dated) < SortField::LastUsedAt.key_of(&used));
+    }
+
+    #[test]
+    fn only_stored_active_tokens_with_an_expiry_are_due() {
+        let mut t = crate::model::tests::item();
+        let has_due = |t: &TokenItem| index_keys(t).iter().any(|(k, _)| *k == "due_pk");
+        assert!(has_due(&t));
+        t.status = StoredStatus::Revoked;
+        assert!(!has_due(&t));
+        t.status = StoredStatus::Active;
+        t.expires_at = None;
+        assert!(!has_due(&t));
+    }
+
+    #[test]
+    fn group_partitions_hold_live_and_revoked_tokens_apart() {
+        let mut t = crate::model::tests::item();
+        let key = |t: &TokenItem, attr: &str| {
+            index_keys(t)
+                .into_iter()
+                .find(|(k, _)| *k == attr)
+                .unwrap()
+                .1
+        };
+        assert_eq!(key(&t, "owner_pk"), "acme#alice#live");
+        t.status = StoredStatus::Expired;
+        assert_eq!(key(&t, "owner_pk"), "acme#alice#live");
+        assert_eq!(key(&t, "status_pk"), "acme#expired");
+        t.status = StoredStatus::Revoked;
+        assert_eq!(key(&t, "tenant_pk"), "acme#revoked");
+        assert_eq!(key(&t, "owner_status_pk"), "acme#alice#revoked");
     }
 }

@@ -8,14 +8,15 @@ use ring::rand::SystemRandom;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::cursor::{CursorBinding, CursorCodec};
+use crate::cursor::CursorCodec;
 use crate::error::ApiError;
 use crate::identity::Principal;
+use crate::listing::{self, ListQuery, ListResult};
 use crate::model::{StoredStatus, TokenItem};
 use crate::schema;
 use crate::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
 use crate::secret::{self, SecretHasher, TokenSecret};
-use crate::store::{PageRequest, Revocation, RevokeOutcome, TokenStore};
+use crate::store::{Revocation, RevokeOutcome, TokenStore};
 use crate::time::{self, Timestamp};
 
 /// A validated creation request (see `api::parse_create` for the field rules).
@@ -33,24 +34,6 @@ pub struct CreateInput {
     pub user_id: Option<String>,
     /// Labels.
     pub metadata: BTreeMap<String, String>,
-}
-
-/// A list request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListInput {
-    /// Page size, 1..=1000.
-    pub limit: u32,
-    /// Cursor from a previous page.
-    pub cursor: Option<String>,
-}
-
-/// One page of tokens.
-#[derive(Debug, Clone)]
-pub struct ListPage {
-    /// Tokens, newest first.
-    pub items: Vec<TokenItem>,
-    /// Cursor for the following page, when there is one.
-    pub next_cursor: Option<String>,
 }
 
 /// Why a presented token was refused. Logged (without the token), never sent.
@@ -161,6 +144,11 @@ impl<S: TokenStore> TokenService<S> {
         created_by: &str,
         input: CreateInput,
     ) -> Result<(TokenItem, TokenSecret), ApiError> {
+        if !crate::api::valid_id(tenant_id) || !crate::api::valid_id(owner) {
+            return Err(ApiError::Internal(
+                "tenant and user ids must be 1..=128 of [A-Za-z0-9._@:+-]".into(),
+            ));
+        }
         if let Some(unknown) = input.scopes.iter().find(|s| !self.scopes.contains(s)) {
             return Err(ApiError::Internal(format!(
                 "scope {unknown} is not in the catalog"
@@ -208,59 +196,34 @@ impl<S: TokenStore> TokenService<S> {
         }
     }
 
-    /// One page of the caller's tokens (the whole tenant's with `tokens:admin`), newest first.
-    pub async fn list(&self, caller: &Principal, input: &ListInput) -> Result<ListPage, ApiError> {
-        if !caller.can_read() {
-            return Err(ApiError::MissingScope(TOKENS_READ));
-        }
-        let (index, partition) = if caller.is_admin() {
-            (schema::BY_TENANT, caller.tenant_id.clone())
-        } else {
-            (
-                schema::BY_OWNER,
-                schema::owner_pk(&caller.tenant_id, &caller.user_id),
-            )
-        };
-        let query = format!("index={};order=desc", index.name);
-        let binding = CursorBinding {
-            tenant_id: &caller.tenant_id,
-            user_id: &caller.user_id,
-            query: &query,
-        };
-        let start_after = match &input.cursor {
-            Some(c) => {
-                let position = self
-                    .cursors
-                    .open(&binding, c)
-                    .map_err(|_| ApiError::InvalidCursor)?;
-                schema::id_from_sort_key(&position).ok_or(ApiError::InvalidCursor)?;
-                Some(position)
+    /// One page of tokens matching `query` (see [`crate::listing`]).
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        query: &ListQuery,
+    ) -> Result<ListResult, ApiError> {
+        listing::list(&self.store, &self.cursors, caller, query).await
+    }
+
+    /// Moves every stored-active token past its expiry to `expired` (the scheduled sweeper).
+    /// Returns how many moved.
+    pub async fn sweep_expired(&self) -> Result<usize, crate::store::StoreError> {
+        const BATCH: i32 = 100;
+        let now = time::now();
+        let mut moved = 0;
+        for shard in 0..schema::DUE_SHARDS {
+            loop {
+                let n = self.store.expire_due(shard, now, BATCH).await?;
+                moved += n;
+                if n < BATCH as usize {
+                    break;
+                }
             }
-            None => None,
-        };
-        let limit = input.limit as usize;
-        let page = self
-            .store
-            .page(&PageRequest {
-                index,
-                partition: &partition,
-                ascending: false,
-                // One look-ahead item tells whether another page exists.
-                limit: input.limit as i32 + 1,
-                start_after: start_after.as_deref(),
-            })
-            .await?;
-        let mut items = page.items;
-        let has_next = items.len() > limit || (page.more && !items.is_empty());
-        items.truncate(limit);
-        let next_cursor = match items.last() {
-            Some(last) if has_next => Some(
-                self.cursors
-                    .seal(&binding, &schema::sort_key(&last.created_at, last.id)),
-            ),
-            _ => None,
-        };
-        Ok(ListPage { items, next_cursor })
+        }
+        if moved > 0 {
+            tracing::info!(moved, "expired tokens moved to the expired status");
+        }
+        Ok(moved)
     }
 
     /// Revokes a token. Revoking a revoked token returns the first revocation unchanged.

@@ -1,13 +1,22 @@
-//! The DynamoDB store: the only module that speaks to the table. Every operation is a single
-//! request: `PutItem` to create, `GetItem` to read or verify, `UpdateItem` to revoke, one
-//! `Query` per list page.
+//! The DynamoDB store: the only module that speaks to the table.
+//!
+//! | operation | requests |
+//! | --- | --- |
+//! | create | 1 `TransactWriteItems`: record, credential, tenant and user counters |
+//! | get, verify | 1 `GetItem` (record, or credential) |
+//! | revoke | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
+//! | list page | 1 `Query` per index partition read (usually one) |
+//! | counts | 1 `GetItem` |
+//! | by ids | 1 `BatchGetItem` (≤ 100 ids) |
 
 use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -28,12 +37,15 @@ pub enum StoreError {
     /// An item did not have the expected shape.
     #[error("corrupt item: {0}")]
     Corrupt(String),
+    /// A write kept losing races with concurrent writes to the same token.
+    #[error("contended: {0}")]
+    Contended(String),
     /// Anything else (bad configuration, missing table, access denied, ...).
     #[error("dynamodb: {0}")]
     Other(String),
 }
 
-/// What a verifier needs: the hash and the principal's facts, nothing else.
+/// The credential item: the hash and what a verifier needs, nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Credential {
     /// Tenant of the token.
@@ -42,7 +54,7 @@ pub struct Credential {
     pub user_id: String,
     /// Granted scopes.
     pub scopes: Vec<String>,
-    /// Stored status.
+    /// `active` or `revoked` (expiry is checked against `expires_at`).
     pub status: StoredStatus,
     /// Expiry, if any.
     #[serde(default, with = "time::rfc3339::option")]
@@ -73,22 +85,33 @@ pub struct Revocation<'a> {
 /// Result of a revocation attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RevokeOutcome {
-    /// The token was active and is now revoked.
+    /// The token was active or expired and is now revoked.
     Revoked(TokenItem),
-    /// Nothing was written; the record as it was, if it exists.
+    /// Nothing was written; the record as it is, if it exists and is in reach.
     Unchanged(Option<TokenItem>),
 }
 
-/// One page of an index, in index order.
+/// Inclusive bounds on an index sort key, compared as DynamoDB compares strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyRange {
+    /// Smallest sort key to read.
+    pub lower: Option<String>,
+    /// Largest sort key to read.
+    pub upper: Option<String>,
+}
+
+/// One read of an index partition.
 #[derive(Debug, Clone, Copy)]
 pub struct PageRequest<'a> {
     /// Index to query.
     pub index: Index,
     /// Its partition key value.
     pub partition: &'a str,
-    /// Oldest first when true.
+    /// Bounds on the sort key (key conditions).
+    pub range: &'a KeyRange,
+    /// Smallest sort key first when true.
     pub ascending: bool,
-    /// Items to read (callers ask for one more than they return, to know if more follow).
+    /// Items to read.
     pub limit: i32,
     /// Continue after this sort key (exclusive).
     pub start_after: Option<&'a str>,
@@ -101,11 +124,38 @@ pub struct Page {
     pub items: Vec<TokenItem>,
     /// DynamoDB stopped early (`LastEvaluatedKey` was set).
     pub more: bool,
+    /// Read capacity consumed, as DynamoDB reported it.
+    pub capacity: f64,
+}
+
+/// A tenant's or a user's token counts, maintained in the same transactions as the tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct Counts {
+    /// Stored active.
+    #[serde(default)]
+    pub active: i64,
+    /// Stored expired.
+    #[serde(default)]
+    pub expired: i64,
+    /// Revoked.
+    #[serde(default)]
+    pub revoked: i64,
+}
+
+impl Counts {
+    /// The count of one stored status.
+    pub fn of(&self, status: StoredStatus) -> i64 {
+        match status {
+            StoredStatus::Active => self.active,
+            StoredStatus::Expired => self.expired,
+            StoredStatus::Revoked => self.revoked,
+        }
+    }
 }
 
 /// The narrow interface the service needs from storage.
 pub trait TokenStore: Send + Sync {
-    /// Writes a new token; fails if the id exists.
+    /// Writes a new token (record, credential, counters) atomically.
     fn insert(
         &self,
         item: &TokenItem,
@@ -113,7 +163,7 @@ pub trait TokenStore: Send + Sync {
         purge_at: Option<Timestamp>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Reads a token (strongly consistent), without its hash.
+    /// Reads a token record (strongly consistent).
     fn get(&self, id: Uuid) -> impl Future<Output = Result<Option<TokenItem>, StoreError>> + Send;
 
     /// Reads what verification needs (strongly consistent).
@@ -122,14 +172,36 @@ pub trait TokenStore: Send + Sync {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
 
-    /// Revokes an active token of the given tenant (and owner), atomically.
+    /// Revokes a live token of the given tenant (and owner), atomically with its counters.
     fn revoke(
         &self,
         r: &Revocation<'_>,
     ) -> impl Future<Output = Result<RevokeOutcome, StoreError>> + Send;
 
-    /// Reads one page of an index.
+    /// Reads one page of an index partition.
     fn page(&self, q: &PageRequest<'_>) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// Reads a tenant's counters, or a user's.
+    fn counts(
+        &self,
+        tenant_id: &str,
+        user_id: Option<&str>,
+    ) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+
+    /// Reads up to 100 token records by id (missing ids are skipped).
+    fn batch_get(
+        &self,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<TokenItem>, StoreError>> + Send;
+
+    /// Moves up to `limit` stored-active tokens of one `by_due` shard whose expiry is at or
+    /// before `now` to `expired`. Returns how many moved.
+    fn expire_due(
+        &self,
+        shard: u32,
+        now: Timestamp,
+        limit: i32,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// [`TokenStore`] over a DynamoDB table.
@@ -157,43 +229,97 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
-}
 
-impl DynamoStore {
-    /// One strongly consistent `GetItem` of a token, reading only `projection`.
-    async fn read<T: serde::de::DeserializeOwned>(
+    async fn get_item<T: serde::de::DeserializeOwned>(
         &self,
-        id: Uuid,
-        projection: String,
-        names: HashMap<String, String>,
+        pk: String,
     ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(schema::PK, s(schema::token_pk(id)))
+            .key(schema::PK, s(pk))
             .consistent_read(true)
-            .projection_expression(projection)
-            .set_expression_attribute_names(Some(names))
             .send()
             .await
             .map_err(classify)?;
         out.item.map(decode).transpose()
     }
-}
 
-/// Attributes a client may see: everything but the hash and the index keys.
-fn public_projection() -> (String, HashMap<String, String>) {
-    let names: HashMap<String, String> = schema::PROJECTED
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (format!("#a{i}"), a.to_string()))
-        .collect();
-    let expr = (0..schema::PROJECTED.len())
-        .map(|i| format!("#a{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (expr, names)
+    /// Applies a status change to a record, its credential and both counters in one
+    /// transaction, conditioned on the record being exactly as `old` was read.
+    async fn transition(
+        &self,
+        old: &TokenItem,
+        new: &TokenItem,
+        purge_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let mut record = record_attributes(new, purge_at)?;
+        record.remove(schema::PK);
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (k, v)) in record.into_iter().enumerate() {
+            names.insert(format!("#a{i}"), k);
+            values.insert(format!(":a{i}"), v);
+            sets.push(format!("#a{i} = :a{i}"));
+        }
+        let mut update = format!("SET {}", sets.join(", "));
+        let present: Vec<&str> = schema::index_keys(new).iter().map(|(k, _)| *k).collect();
+        let removed: Vec<&str> = schema::index_keys(old)
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| !present.contains(k))
+            .collect();
+        if !removed.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removed.join(", ")));
+        }
+        names.insert("#st".into(), "status".into());
+        names.insert("#up".into(), "updated_at".into());
+        values.insert(":old_status".into(), s(old.status.as_str()));
+        values.insert(":old_updated".into(), s(time::format(&old.updated_at)));
+        let record_update = Update::builder()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::token_pk(old.id)))
+            .update_expression(update)
+            .condition_expression("#st = :old_status AND #up = :old_updated")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().update(record_update).build()];
+        if new.status == StoredStatus::Revoked {
+            let cred = Update::builder()
+                .table_name(&self.table)
+                .key(schema::PK, s(schema::credential_pk(old.id)))
+                .update_expression("SET #st = :revoked")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":revoked", s(StoredStatus::Revoked.as_str()))
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            items.push(TransactWriteItem::builder().update(cred).build());
+        }
+        for user in [None, Some(old.user_id.as_str())] {
+            items.push(counter_update(
+                &self.table,
+                &old.tenant_id,
+                user,
+                &[(old.status, -1), (new.status, 1)],
+            )?);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_cancel(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -208,6 +334,67 @@ fn decode<T: serde::de::DeserializeOwned>(
     item: HashMap<String, AttributeValue>,
 ) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A record's attributes as written: the token, its key, every index key, and the TTL.
+fn record_attributes(
+    item: &TokenItem,
+    purge_at: Option<Timestamp>,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut attrs: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    attrs.insert(schema::PK.into(), s(schema::token_pk(item.id)));
+    for (k, v) in schema::index_keys(item) {
+        attrs.insert(k.into(), s(v));
+    }
+    if let Some(t) = purge_at {
+        attrs.insert(schema::PURGE_AT.into(), epoch(&t));
+    }
+    Ok(attrs)
+}
+
+/// `ADD`s deltas to a tenant's (or user's) counters.
+fn counter_update(
+    table: &str,
+    tenant: &str,
+    user: Option<&str>,
+    deltas: &[(StoredStatus, i64)],
+) -> Result<TransactWriteItem, StoreError> {
+    let mut sum: HashMap<StoredStatus, i64> = HashMap::new();
+    for (status, d) in deltas {
+        *sum.entry(*status).or_default() += d;
+    }
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(schema::PK, s(schema::counter_pk(tenant, user)));
+    let mut adds = Vec::new();
+    for (status, d) in sum.into_iter().filter(|(_, d)| *d != 0) {
+        adds.push(format!("#{0} :{0}", status.as_str()));
+        update = update
+            .expression_attribute_names(format!("#{}", status.as_str()), status.as_str())
+            .expression_attribute_values(
+                format!(":{}", status.as_str()),
+                AttributeValue::N(d.to_string()),
+            );
+    }
+    let update = update
+        .update_expression(format!("ADD {}", adds.join(", ")))
+        .build()
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn is_condition_cancel<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => false,
+    }
 }
 
 /// Sorts SDK failures into retryable and not.
@@ -227,13 +414,17 @@ where
             Some(
                 "ThrottlingException"
                 | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded",
+                | "RequestLimitExceeded"
+                | "TransactionConflictException",
             ),
         ) => StoreError::Throttled(text),
         (_, Some("InternalServerError" | "ServiceUnavailable")) => StoreError::Unavailable(text),
         _ => StoreError::Other(text),
     }
 }
+
+/// How often a revocation re-reads and retries after losing a race.
+const WRITE_ATTEMPTS: usize = 4;
 
 impl TokenStore for DynamoStore {
     async fn insert(
@@ -242,32 +433,53 @@ impl TokenStore for DynamoStore {
         secret_hash: &str,
         purge_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        let mut attrs: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        attrs.insert(schema::PK.into(), s(schema::token_pk(item.id)));
-        attrs.insert(
-            schema::BY_OWNER.partition_key.into(),
-            s(schema::owner_pk(&item.tenant_id, &item.user_id)),
-        );
-        attrs.insert(
-            schema::BY_STATUS.partition_key.into(),
-            s(schema::status_pk(&item.tenant_id, item.status.as_str())),
-        );
-        attrs.insert(schema::BY_TENANT.partition_key.into(), s(&item.tenant_id));
-        attrs.insert(
-            schema::SORT_KEY.into(),
-            s(schema::sort_key(&item.created_at, item.id)),
-        );
-        attrs.insert(schema::SECRET_HASH.into(), s(secret_hash));
+        let not_exists = "attribute_not_exists(#pk)";
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_attributes(item, purge_at)?))
+            .condition_expression(not_exists)
+            .expression_attribute_names("#pk", schema::PK)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut cred = HashMap::from([
+            (schema::PK.to_string(), s(schema::credential_pk(item.id))),
+            ("tenant_id".into(), s(&item.tenant_id)),
+            ("user_id".into(), s(&item.user_id)),
+            (
+                "scopes".into(),
+                AttributeValue::L(item.scopes.iter().map(s).collect()),
+            ),
+            ("status".into(), s(item.status.as_str())),
+            (schema::SECRET_HASH.into(), s(secret_hash)),
+        ]);
+        if let Some(e) = &item.expires_at {
+            cred.insert("expires_at".into(), s(time::format(e)));
+        }
         if let Some(t) = purge_at {
-            attrs.insert(schema::PURGE_AT.into(), epoch(&t));
+            cred.insert(schema::PURGE_AT.into(), epoch(&t));
+        }
+        let cred = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(cred))
+            .condition_expression(not_exists)
+            .expression_attribute_names("#pk", schema::PK)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(record).build(),
+            TransactWriteItem::builder().put(cred).build(),
+        ];
+        for user in [None, Some(item.user_id.as_str())] {
+            items.push(counter_update(
+                &self.table,
+                &item.tenant_id,
+                user,
+                &[(item.status, 1)],
+            )?);
         }
         self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(attrs))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", schema::PK)
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await
             .map_err(classify)?;
@@ -275,98 +487,87 @@ impl TokenStore for DynamoStore {
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
-        let (projection, names) = public_projection();
-        self.read(id, projection, names).await
+        self.get_item(schema::token_pk(id)).await
     }
 
     async fn credential(&self, id: Uuid) -> Result<Option<Credential>, StoreError> {
-        let names = HashMap::from([
-            ("#status".to_string(), "status".to_string()),
-            ("#hash".to_string(), schema::SECRET_HASH.to_string()),
-        ]);
-        let projection = "tenant_id, user_id, scopes, #status, expires_at, #hash".to_string();
-        self.read(id, projection, names).await
+        self.get_item(schema::credential_pk(id)).await
     }
 
     async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
-        let mut update = String::from(
-            "SET #status = :revoked, #status_pk = :status_pk, revoked_at = :at, \
-             revoked_by = :actor, updated_at = :at, #purge = :purge",
-        );
-        let mut condition = String::from("tenant_id = :tenant AND #status = :active");
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(schema::token_pk(r.id)))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#status_pk", schema::BY_STATUS.partition_key)
-            .expression_attribute_names("#purge", schema::PURGE_AT)
-            .expression_attribute_values(":revoked", s(StoredStatus::Revoked.as_str()))
-            .expression_attribute_values(":active", s(StoredStatus::Active.as_str()))
-            .expression_attribute_values(
-                ":status_pk",
-                s(schema::status_pk(
-                    r.tenant_id,
-                    StoredStatus::Revoked.as_str(),
-                )),
-            )
-            .expression_attribute_values(":at", s(time::format(&r.at)))
-            .expression_attribute_values(":actor", s(r.actor))
-            .expression_attribute_values(":purge", epoch(&r.purge_at))
-            .expression_attribute_values(":tenant", s(r.tenant_id))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(reason) = r.reason {
-            update.push_str(", revocation_reason = :reason");
-            req = req.expression_attribute_values(":reason", s(reason));
-        }
-        if let Some(owner) = r.owner {
-            condition.push_str(" AND user_id = :owner");
-            req = req.expression_attribute_values(":owner", s(owner));
-        }
-        let result = req
-            .update_expression(update)
-            .condition_expression(condition)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                let item = out
-                    .attributes
-                    .ok_or_else(|| StoreError::Corrupt("UpdateItem returned no item".into()))?;
-                Ok(RevokeOutcome::Revoked(decode(item)?))
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(old) = self.get(r.id).await? else {
+                return Ok(RevokeOutcome::Unchanged(None));
+            };
+            let in_reach = old.tenant_id == r.tenant_id && r.owner.is_none_or(|o| o == old.user_id);
+            if !in_reach || old.status == StoredStatus::Revoked {
+                return Ok(RevokeOutcome::Unchanged(Some(old)));
             }
-            Err(SdkError::ServiceError(e)) => match e.into_err() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => Ok(
-                    RevokeOutcome::Unchanged(failed.item.map(decode).transpose()?),
-                ),
-                other => Err(classify(SdkError::<_, ()>::service_error(other, ()))),
-            },
-            Err(other) => Err(classify(other)),
+            let new = TokenItem {
+                status: StoredStatus::Revoked,
+                revoked_at: Some(r.at),
+                revoked_by: Some(r.actor.to_string()),
+                revocation_reason: r.reason.map(str::to_string),
+                updated_at: r.at,
+                ..old.clone()
+            };
+            if self.transition(&old, &new, Some(r.purge_at)).await? {
+                return Ok(RevokeOutcome::Revoked(new));
+            }
         }
+        Err(StoreError::Contended(format!("revocation of {}", r.id)))
     }
 
     async fn page(&self, q: &PageRequest<'_>) -> Result<Page, StoreError> {
+        let mut condition = String::from("#p = :p");
         let mut req = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(q.index.name)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", q.index.partition_key)
+            .expression_attribute_names("#p", q.index.partition_key())
             .expression_attribute_values(":p", s(q.partition))
             .scan_index_forward(q.ascending)
-            .limit(q.limit);
+            .limit(q.limit)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        match (&q.range.lower, &q.range.upper) {
+            (Some(lo), Some(hi)) => {
+                condition.push_str(" AND #s BETWEEN :lo AND :hi");
+                req = req
+                    .expression_attribute_values(":lo", s(lo))
+                    .expression_attribute_values(":hi", s(hi));
+            }
+            (Some(lo), None) => {
+                condition.push_str(" AND #s >= :lo");
+                req = req.expression_attribute_values(":lo", s(lo));
+            }
+            (None, Some(hi)) => {
+                condition.push_str(" AND #s <= :hi");
+                req = req.expression_attribute_values(":hi", s(hi));
+            }
+            (None, None) => {}
+        }
+        if q.range.lower.is_some() || q.range.upper.is_some() {
+            req = req.expression_attribute_names("#s", q.index.sort_key());
+        }
         if let Some(after) = q.start_after {
             let id = schema::id_from_sort_key(after)
                 .ok_or_else(|| StoreError::Corrupt("cursor position without an id".into()))?;
             req = req
                 .exclusive_start_key(schema::PK, s(schema::token_pk(id)))
-                .exclusive_start_key(q.index.partition_key, s(q.partition))
-                .exclusive_start_key(schema::SORT_KEY, s(after));
+                .exclusive_start_key(q.index.partition_key(), s(q.partition))
+                .exclusive_start_key(q.index.sort_key(), s(after));
         }
-        let out = req.send().await.map_err(classify)?;
+        let out = req
+            .key_condition_expression(condition)
+            .send()
+            .await
+            .map_err(classify)?;
+        let capacity = out
+            .consumed_capacity
+            .as_ref()
+            .and_then(|c| c.capacity_units)
+            .unwrap_or_default();
         let items = out
             .items
             .unwrap_or_default()
@@ -376,6 +577,102 @@ impl TokenStore for DynamoStore {
         Ok(Page {
             items,
             more: out.last_evaluated_key.is_some_and(|k| !k.is_empty()),
+            capacity,
         })
+    }
+
+    async fn counts(&self, tenant_id: &str, user_id: Option<&str>) -> Result<Counts, StoreError> {
+        Ok(self
+            .get_item(schema::counter_pk(tenant_id, user_id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
+        let mut keys: Vec<HashMap<String, AttributeValue>> = ids
+            .iter()
+            .map(|id| HashMap::from([(schema::PK.to_string(), s(schema::token_pk(*id)))]))
+            .collect();
+        let mut found = Vec::new();
+        // Unprocessed keys (throttling) are retried a few times, then reported.
+        for _ in 0..WRITE_ATTEMPTS {
+            if keys.is_empty() {
+                return Ok(found);
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.push(decode(item)?);
+            }
+            keys = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        if keys.is_empty() {
+            Ok(found)
+        } else {
+            Err(StoreError::Throttled(
+                "BatchGetItem left keys unprocessed".into(),
+            ))
+        }
+    }
+
+    async fn expire_due(
+        &self,
+        shard: u32,
+        now: Timestamp,
+        limit: i32,
+    ) -> Result<usize, StoreError> {
+        let partition = schema::partition_value(schema::Partition::Due, "", "", &shard.to_string());
+        // `<expires_at>#<id>` <= `<now>$` selects every expiry at or before now.
+        let range = KeyRange {
+            lower: None,
+            upper: Some(format!("{}$", time::format(&now))),
+        };
+        let page = self
+            .page(&PageRequest {
+                index: schema::BY_DUE,
+                partition: &partition,
+                range: &range,
+                ascending: true,
+                limit,
+                start_after: None,
+            })
+            .await?;
+        let mut moved = 0;
+        for old in page.items {
+            // The index is eventually consistent: re-read, and write only if still due.
+            let Some(current) = self.get(old.id).await? else {
+                continue;
+            };
+            if current.status != StoredStatus::Active || current.expires_at.is_none_or(|e| e > now)
+            {
+                continue;
+            }
+            let new = TokenItem {
+                status: StoredStatus::Expired,
+                ..current.clone()
+            };
+            if self.transition(&current, &new, None).await? {
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 }

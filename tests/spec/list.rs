@@ -23,7 +23,7 @@ async fn mint_many(app: &App, tenant: &str, user: &str, n: usize) -> Vec<String>
         });
     }
     let mut items = set.join_all().await;
-    items.sort_by_key(|t| std::cmp::Reverse(schema::sort_key(&t.created_at, t.id)));
+    items.sort_by_key(|t| std::cmp::Reverse(schema::created_sk(&t.created_at, t.id)));
     items.into_iter().map(|t| t.id.to_string()).collect()
 }
 
