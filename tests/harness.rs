@@ -41,6 +41,11 @@ pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
 
 /// A configuration with fresh random keys for `table`.
 pub fn test_config(table: &str) -> Config {
+    test_config_with(table, &[])
+}
+
+/// [`test_config`] with extra variables.
+pub fn test_config_with(table: &str, extra: &[(&str, &str)]) -> Config {
     let key = || {
         let mut k = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k).unwrap();
@@ -52,9 +57,22 @@ pub fn test_config(table: &str) -> Config {
         "CURSOR_KEYS" => Some(cursor.clone()),
         "TOKEN_HASH_KEY" => Some(hash.clone()),
         "EXTRA_SCOPES" => Some("orders:read,orders:write".into()),
-        _ => None,
+        other => extra
+            .iter()
+            .find(|(k, _)| *k == other)
+            .map(|(_, v)| v.to_string()),
     })
     .expect("test configuration is valid")
+}
+
+/// A principal for calling the service directly (as the authorizer context would).
+pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Principal {
+    api_tokens::Principal {
+        tenant_id: tenant.into(),
+        user_id: user.into(),
+        token_id: uuid::Uuid::now_v7().to_string(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 /// A running service over its own table.
@@ -175,12 +193,17 @@ impl Reply {
 impl App {
     /// Starts a service over a new table.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a service with extra configuration variables.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let table = format!("tokens-{}", uuid::Uuid::now_v7().simple());
         let dynamodb = dynamodb(&endpoint());
         schema::create_table(&dynamodb, &table)
             .await
             .expect("create the test table on DynamoDB Local");
-        let config = test_config(&table);
+        let config = test_config_with(&table, extra);
         let service = Arc::new(TokenService::new(
             DynamoStore::new(dynamodb.clone(), &table),
             &config,
@@ -273,6 +296,40 @@ impl App {
         body: Vec<u8>,
     ) -> Reply {
         self.http.send(self.addr, method, path, headers, body).await
+    }
+
+    /// Every token record of the table, as stored.
+    pub async fn records(&self) -> Vec<api_tokens::model::TokenItem> {
+        self.scan_all()
+            .await
+            .into_iter()
+            .filter(|i| matches!(i.get("pk"), Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) if pk.starts_with("TOKEN#")))
+            .map(|i| serde_dynamo::from_item(i).expect("a token record"))
+            .collect()
+    }
+
+    /// Records a use of a token at `at` (what the authorizer's last-used touch writes).
+    pub async fn touch(&self, id: uuid::Uuid, at: api_tokens::time::Timestamp) {
+        use api_tokens::store::TokenStore as _;
+        let mut item = self
+            .service
+            .store()
+            .get(id)
+            .await
+            .unwrap()
+            .expect("the token exists");
+        item.last_used_at = Some(at);
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        self.dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", S(schema::token_pk(id)))
+            .update_expression("SET last_used_at = :t, last_used_sk = :k")
+            .expression_attribute_values(":t", S(api_tokens::time::format(&at)))
+            .expression_attribute_values(":k", S(schema::SortField::LastUsedAt.key_of(&item)))
+            .send()
+            .await
+            .expect("touch");
     }
 
     /// Every item of the table, as DynamoDB returns it (for inspecting what is stored).

@@ -8,6 +8,7 @@
 //! | `TOKEN_PREFIX` | secret prefix, 2..=10 of `[a-z0-9]` | `tkn` |
 //! | `EXTRA_SCOPES` | comma list of scopes for your own API, beside the `tokens:*` ones | empty |
 //! | `RETENTION_DAYS` | days an expired or revoked token is kept before TTL deletes it | `90` |
+//! | `LIST_READ_BUDGET` | most items one filtered list request reads | `2000` |
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 
 use std::env;
@@ -46,6 +47,8 @@ pub struct Config {
     pub scopes: ScopeCatalog,
     /// Retention of expired and revoked records, in days.
     pub retention_days: u32,
+    /// Most items one list request reads when its filters are not key conditions.
+    pub list_read_budget: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for Config {
             .field("token_prefix", &self.token_prefix)
             .field("scopes", &self.scopes)
             .field("retention_days", &self.retention_days)
+            .field("list_read_budget", &self.list_read_budget)
             .finish()
     }
 }
@@ -122,8 +126,17 @@ impl Config {
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or_else(|| bad("RETENTION_DAYS", "must be a whole number of days, 1..=3650"))?,
         };
+        let list_read_budget = match get("LIST_READ_BUDGET").filter(|v| !v.is_empty()) {
+            None => crate::listing::READ_BUDGET,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (10..=100_000).contains(n))
+                .ok_or_else(|| bad("LIST_READ_BUDGET", "must be a whole number, 10..=100000"))?,
+        };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
+            list_read_budget,
             cursor_keys,
             token_hash_key,
             token_prefix,
@@ -195,6 +208,7 @@ mod tests {
             ("TOKEN_PREFIX", "Bad_"),
             ("EXTRA_SCOPES", "ok:read,not ok"),
             ("RETENTION_DAYS", "0"),
+            ("LIST_READ_BUDGET", "5"),
             ("TABLE_NAME", " "),
         ] {
             let mut pairs = base.to_vec();

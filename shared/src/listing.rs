@@ -19,7 +19,8 @@ use crate::scope::{TOKENS_ADMIN, TOKENS_READ};
 use crate::store::{KeyRange, PageRequest, StoreError, TokenStore};
 use crate::time::{self, Timestamp};
 
-/// Most items one list request reads when filters cannot be key conditions.
+/// Default of the most items one list request reads when filters are not key conditions
+/// (`LIST_READ_BUDGET`).
 pub const READ_BUDGET: usize = 2_000;
 /// Most items read to count a filtered total.
 pub const COUNT_BUDGET: usize = 10_000;
@@ -318,6 +319,7 @@ struct Stream {
 pub async fn list<S: TokenStore>(
     store: &S,
     cursors: &CursorCodec,
+    read_budget: usize,
     caller: &Principal,
     q: &ListQuery,
 ) -> Result<ListResult, ApiError> {
@@ -394,7 +396,7 @@ pub async fn list<S: TokenStore>(
             descending,
             position.as_deref(),
             limit + 1,
-            READ_BUDGET,
+            read_budget,
             &mut stats,
         )
         .await?

@@ -4,7 +4,7 @@
 //! | --- | --- | --- |
 //! | token record | `TOKEN#<id>` | the public token attributes and every index key |
 //! | credential | `CRED#<id>` | the secret hash and what verification needs; in no index |
-//! | counters | `COUNT#<tenant>`, `COUNT#<tenant>#<user>` | `active`, `expired`, `revoked` |
+//! | counters | `COUNT#<tenant>##<shard>`, `COUNT#<tenant>#<user>#<shard>` | `active`, `expired`, `revoked` |
 //!
 //! The id is encoded in the secret, so a verifier finds the credential with one `GetItem`.
 //! Records carry no secret material, so every index projects `ALL` and lists never need a
@@ -211,12 +211,21 @@ pub fn credential_pk(id: Uuid) -> String {
     format!("CRED#{id}")
 }
 
-/// Key of a tenant's counters, or of one user's when `user` is given.
-pub fn counter_pk(tenant_id: &str, user: Option<&str>) -> String {
+/// Counters are split into this many items, so concurrent writes in one tenant rarely touch
+/// the same item (DynamoDB cancels conflicting transactions rather than queueing them).
+pub const COUNTER_SHARDS: u32 = 8;
+
+/// Key of one shard of a tenant's counters, or of one user's when `user` is given.
+pub fn counter_pk(tenant_id: &str, user: Option<&str>, shard: u32) -> String {
     match user {
-        Some(u) => format!("COUNT#{tenant_id}#{u}"),
-        None => format!("COUNT#{tenant_id}"),
+        Some(u) => format!("COUNT#{tenant_id}#{u}#{shard}"),
+        None => format!("COUNT#{tenant_id}##{shard}"),
     }
+}
+
+/// The counter shard a token's changes are counted in (always the same one).
+pub fn counter_shard(id: Uuid) -> u32 {
+    ((id.as_u128() >> 8) % u128::from(COUNTER_SHARDS)) as u32
 }
 
 /// The partition value of `partition` for a tenant, an optional user and a status or group

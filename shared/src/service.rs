@@ -75,6 +75,7 @@ pub struct TokenService<S> {
     scopes: ScopeCatalog,
     prefix: String,
     retention: Duration,
+    read_budget: usize,
     rng: SystemRandom,
 }
 
@@ -88,6 +89,7 @@ impl<S: TokenStore> TokenService<S> {
             scopes: config.scopes.clone(),
             prefix: config.token_prefix.clone(),
             retention: Duration::days(i64::from(config.retention_days)),
+            read_budget: config.list_read_budget,
             rng: SystemRandom::new(),
         }
     }
@@ -202,7 +204,7 @@ impl<S: TokenStore> TokenService<S> {
         caller: &Principal,
         query: &ListQuery,
     ) -> Result<ListResult, ApiError> {
-        listing::list(&self.store, &self.cursors, caller, query).await
+        listing::list(&self.store, &self.cursors, self.read_budget, caller, query).await
     }
 
     /// Moves every stored-active token past its expiry to `expired` (the scheduled sweeper).

@@ -6,7 +6,7 @@
 //! | get, verify | 1 `GetItem` (record, or credential) |
 //! | revoke | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
 //! | list page | 1 `Query` per index partition read (usually one) |
-//! | counts | 1 `GetItem` |
+//! | counts | 1 `BatchGetItem` (the counter shards) |
 //! | by ids | 1 `BatchGetItem` (≤ 100 ids) |
 
 use std::collections::HashMap;
@@ -305,22 +305,55 @@ impl DynamoStore {
                 &self.table,
                 &old.tenant_id,
                 user,
+                schema::counter_shard(old.id),
                 &[(old.status, -1), (new.status, 1)],
             )?);
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_cancel(&e) => Ok(false),
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_cancel(&e, "ConditionalCheckFailed") => Ok(false),
             Err(e) => Err(classify(e)),
         }
     }
+
+    /// One `TransactWriteItems`, retried with jittered backoff while it is cancelled only
+    /// because a concurrent transaction touched the same items.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        let mut attempt = 0u32;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Err(e)
+                    if attempt < CONFLICT_RETRIES
+                        && is_cancel(&e, "TransactionConflict")
+                        && !is_cancel(&e, "ConditionalCheckFailed") =>
+                {
+                    attempt += 1;
+                    let jitter = u64::from(uuid::Uuid::now_v7().as_u128() as u8 % 20);
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        (10u64 << attempt.min(5)) + jitter,
+                    ))
+                    .await;
+                }
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(()),
+            }
+        }
+    }
 }
+
+type TransactError = SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// Attempts after a transaction is cancelled by a conflicting one.
+const CONFLICT_RETRIES: u32 = 6;
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -358,6 +391,7 @@ fn counter_update(
     table: &str,
     tenant: &str,
     user: Option<&str>,
+    shard: u32,
     deltas: &[(StoredStatus, i64)],
 ) -> Result<TransactWriteItem, StoreError> {
     let mut sum: HashMap<StoredStatus, i64> = HashMap::new();
@@ -366,7 +400,7 @@ fn counter_update(
     }
     let mut update = Update::builder()
         .table_name(table)
-        .key(schema::PK, s(schema::counter_pk(tenant, user)));
+        .key(schema::PK, s(schema::counter_pk(tenant, user, shard)));
     let mut adds = Vec::new();
     for (status, d) in sum.into_iter().filter(|(_, d)| *d != 0) {
         adds.push(format!("#{0} :{0}", status.as_str()));
@@ -384,15 +418,14 @@ fn counter_update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-fn is_condition_cancel<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> bool {
+/// Whether a transaction was cancelled with `reason` for one of its items.
+fn is_cancel(err: &TransactError, reason: &str) -> bool {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
     match err.as_service_error() {
         Some(E::TransactionCanceledException(c)) => c
             .cancellation_reasons()
             .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+            .any(|r| r.code() == Some(reason)),
         _ => false,
     }
 }
@@ -474,16 +507,11 @@ impl TokenStore for DynamoStore {
                 &self.table,
                 &item.tenant_id,
                 user,
+                schema::counter_shard(item.id),
                 &[(item.status, 1)],
             )?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.transact(items).await.map_err(classify)
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
@@ -582,10 +610,43 @@ impl TokenStore for DynamoStore {
     }
 
     async fn counts(&self, tenant_id: &str, user_id: Option<&str>) -> Result<Counts, StoreError> {
-        Ok(self
-            .get_item(schema::counter_pk(tenant_id, user_id))
-            .await?
-            .unwrap_or_default())
+        let keys = (0..schema::COUNTER_SHARDS)
+            .map(|shard| {
+                HashMap::from([(
+                    schema::PK.to_string(),
+                    s(schema::counter_pk(tenant_id, user_id, shard)),
+                )])
+            })
+            .collect();
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(classify)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(StoreError::Throttled(
+                "counter shards left unprocessed".into(),
+            ));
+        }
+        let mut total = Counts::default();
+        for item in out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+        {
+            let c: Counts = decode(item)?;
+            total.active += c.active;
+            total.expired += c.expired;
+            total.revoked += c.revoked;
+        }
+        Ok(total)
     }
 
     async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {

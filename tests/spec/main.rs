@@ -6,6 +6,7 @@ mod create;
 mod errors;
 mod lambda_events;
 mod list;
+mod listing;
 mod read;
 mod revoke;
 mod secrets;
