@@ -7,6 +7,7 @@ mod errors;
 mod lambda_events;
 mod list;
 mod listing;
+mod openapi;
 mod read;
 mod revoke;
 mod secrets;

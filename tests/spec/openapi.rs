@@ -1,0 +1,186 @@
+//! `docs/openapi.yaml` describes exactly what the code serves: routes, parameters, and the
+//! fields of every body. A difference either way fails here.
+
+use std::collections::BTreeSet;
+
+use api_tokens::api::{self, ListBody, CREATE_FIELDS, LIST_PARAMETERS};
+use api_tokens::model::CreatedView;
+use serde_yaml::Value;
+
+fn spec() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
+            .expect("read docs/openapi.yaml");
+    serde_yaml::from_str(&text).expect("docs/openapi.yaml parses")
+}
+
+/// Follows a local `$ref`.
+fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let mut node = spec;
+            for part in r.trim_start_matches("#/").split('/') {
+                node = &node[part];
+            }
+            resolve(spec, node)
+        }
+        None => v,
+    }
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn json_keys(v: &serde_json::Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+fn sample_item() -> api_tokens::model::TokenItem {
+    let t = api_tokens::time::now();
+    api_tokens::model::TokenItem {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: "t".into(),
+        user_id: "u".into(),
+        name: "n".into(),
+        description: None,
+        prefix: "tkn_x".into(),
+        scopes: vec![],
+        status: api_tokens::model::StoredStatus::Active,
+        created_by: "u".into(),
+        created_at: t,
+        updated_at: t,
+        last_used_at: None,
+        expires_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        revocation_reason: None,
+        metadata: Default::default(),
+    }
+}
+
+#[test]
+fn every_route_is_in_the_spec_and_nothing_else() {
+    let s = spec();
+    let mut documented = BTreeSet::new();
+    for (path, item) in s["paths"].as_mapping().unwrap() {
+        for method in keys(item).into_iter().filter(|k| k != "parameters") {
+            documented.insert(format!(
+                "{} {}",
+                method.to_uppercase(),
+                path.as_str().unwrap()
+            ));
+        }
+    }
+    let served: BTreeSet<String> = api::ROUTES
+        .iter()
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    assert_eq!(documented, served);
+}
+
+#[test]
+fn list_parameters_match_the_parser() {
+    let s = spec();
+    let documented: BTreeSet<String> = s["paths"]["/tokens"]["get"]["parameters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| resolve(&s, p)["name"].as_str().unwrap().to_string())
+        .collect();
+    let parsed: BTreeSet<String> = LIST_PARAMETERS.iter().map(|p| p.to_string()).collect();
+    assert_eq!(documented, parsed);
+    // The other routes take no query parameters; `{id}` is their only parameter.
+    for path in ["/tokens/{id}", "/tokens/{id}/revoke"] {
+        let params = s["paths"][path]["parameters"].as_sequence().unwrap();
+        assert_eq!(params.len(), 1);
+        assert_eq!(resolve(&s, &params[0])["name"], "id");
+    }
+}
+
+#[test]
+fn body_schemas_have_exactly_the_fields_of_the_code() {
+    let s = spec();
+    let schema = |name: &str| keys(&s["components"]["schemas"][name]["properties"]);
+    let item = sample_item();
+    let view = serde_json::to_value(item.view(api_tokens::time::now())).unwrap();
+    assert_eq!(schema("Token"), json_keys(&view));
+    let required: BTreeSet<String> = s["components"]["schemas"]["Token"]["required"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        required,
+        json_keys(&view),
+        "every Token field is always present"
+    );
+
+    let created = serde_json::to_value(CreatedView {
+        token: item.view(api_tokens::time::now()),
+        secret: "s",
+    })
+    .unwrap();
+    let mut documented = schema("Token");
+    documented.extend(keys(
+        &s["components"]["schemas"]["CreatedToken"]["allOf"][1]["properties"],
+    ));
+    assert_eq!(documented, json_keys(&created));
+
+    let list = serde_json::to_value(ListBody {
+        items: vec![],
+        limit: 1,
+        has_next: false,
+        has_prev: false,
+        next_cursor: None,
+        prev_cursor: None,
+        total: Some(1),
+        total_capped: Some(false),
+    })
+    .unwrap();
+    assert_eq!(schema("TokenList"), json_keys(&list));
+
+    let create: BTreeSet<String> = CREATE_FIELDS.iter().map(|f| f.to_string()).collect();
+    assert_eq!(schema("CreateToken"), create);
+    assert_eq!(schema("Revoke"), BTreeSet::from(["reason".to_string()]));
+
+    let problem =
+        api_tokens::ApiError::field(vec!["query".into()], "x", "y").into_response("/tokens");
+    let problem: serde_json::Value = serde_json::from_slice(problem.body().as_ref()).unwrap();
+    assert_eq!(schema("Problem"), json_keys(&problem));
+    assert_eq!(schema("FieldError"), json_keys(&problem["errors"][0]));
+}
+
+#[test]
+fn every_problem_type_the_code_can_answer_is_documented() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
+            .unwrap();
+    for err in [
+        api_tokens::ApiError::Unauthorized,
+        api_tokens::ApiError::MissingScope("tokens:read"),
+        api_tokens::ApiError::Forbidden("x".into()),
+        api_tokens::ApiError::TokenNotFound,
+        api_tokens::ApiError::UnsupportedMediaType,
+        api_tokens::ApiError::PayloadTooLarge(1),
+        api_tokens::ApiError::MalformedJson("x".into()),
+        api_tokens::ApiError::InvalidCursor,
+        api_tokens::ApiError::Validation(vec![]),
+        api_tokens::ApiError::Unavailable,
+    ] {
+        let resp = err.into_response("/");
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        let slug = body["type"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("`{slug}`")),
+            "{slug} is not documented"
+        );
+    }
+}
