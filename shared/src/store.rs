@@ -370,7 +370,7 @@ fn decode<T: serde::de::DeserializeOwned>(
 }
 
 /// A record's attributes as written: the token, its key, every index key, and the TTL.
-fn record_attributes(
+pub fn record_attributes(
     item: &TokenItem,
     purge_at: Option<Timestamp>,
 ) -> Result<HashMap<String, AttributeValue>, StoreError> {

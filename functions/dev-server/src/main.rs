@@ -29,20 +29,42 @@ async fn main() -> Result<(), Error> {
     let state_dir = PathBuf::from(std::env::var("DEV_STATE_DIR").unwrap_or_else(|_| ".dev".into()));
 
     let client = config::dynamodb_client().await;
-    if let Err(e) = client
+    match client
         .describe_table()
         .table_name(&config.table_name)
         .send()
         .await
     {
-        if e.as_service_error()
-            .is_some_and(|e| e.is_resource_not_found_exception())
+        Ok(out) => {
+            // A table from an older schema would fail at the first query: say so now.
+            let mut have: Vec<String> = out
+                .table
+                .and_then(|t| t.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.index_name)
+                .collect();
+            let mut want: Vec<String> =
+                schema::INDEXES.iter().map(|i| i.name.to_string()).collect();
+            have.sort();
+            want.sort();
+            if have != want {
+                return Err(format!(
+                    "table {} has indexes {have:?}, this version needs {want:?}: remove .dev/data \
+                     (or run with --in-memory) to start afresh",
+                    config.table_name
+                )
+                .into());
+            }
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
         {
             schema::create_table(&client, &config.table_name).await?;
             eprintln!("created table {}", config.table_name);
-        } else {
-            return Err(format!("cannot reach DynamoDB: {}", aws_error(&e)).into());
         }
+        Err(e) => return Err(format!("cannot reach DynamoDB: {}", aws_error(&e)).into()),
     }
     let service = Arc::new(TokenService::new(
         DynamoStore::new(client, config.table_name.clone()),
@@ -73,6 +95,18 @@ async fn main() -> Result<(), Error> {
         }
     };
     println!("admin token: {admin}");
+
+    // What the scheduled `tokens-expire` function does in AWS, every minute.
+    let sweeper = service.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            if let Err(e) = sweeper.sweep_expired().await {
+                eprintln!("expiry sweep failed: {e}");
+            }
+        }
+    });
 
     let listener = TcpListener::bind((host.as_str(), port)).await?;
     println!("listening on http://{}", listener.local_addr()?);

@@ -1,0 +1,150 @@
+//! `cargo run --release -p integration-tests --bin bench-list` (through `scripts/bench-list`,
+//! which starts DynamoDB Local): cost and latency of a page of 100 tokens with 1,000 and
+//! 20,000 tokens in a tenant, for a status filter (a key condition) and a name filter (read
+//! under the budget). Prints a Markdown table.
+
+use std::time::Instant;
+
+use api_tokens::listing::ListQuery;
+use api_tokens::model::{Status, StoredStatus, TokenItem};
+use api_tokens::store::record_attributes;
+use api_tokens::{schema, time, DynamoStore, TokenService};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use integration_tests::{dynamodb, endpoint, principal, test_config};
+
+const RUNS: usize = 15;
+
+async fn load(db: &aws_sdk_dynamodb::Client, table: &str, n: usize) {
+    let now = time::now();
+    let records: Vec<_> = (0..n)
+        .map(|i| {
+            let created = now - chrono::Duration::seconds((n - i) as i64);
+            let item = TokenItem {
+                id: uuid::Uuid::now_v7(),
+                tenant_id: "bench".into(),
+                user_id: format!("user{}", i % 10),
+                name: if i % 100 == 42 {
+                    format!("needle {i}")
+                } else {
+                    format!("token {i}")
+                },
+                description: None,
+                prefix: "tkn_bench".into(),
+                scopes: vec!["tokens:read".into()],
+                status: match i % 10 {
+                    0 => StoredStatus::Revoked,
+                    1 => StoredStatus::Expired,
+                    _ => StoredStatus::Active,
+                },
+                created_by: "bench".into(),
+                created_at: created,
+                updated_at: created,
+                last_used_at: None,
+                expires_at: None,
+                revoked_at: None,
+                revoked_by: None,
+                revocation_reason: None,
+                metadata: [("team".to_string(), format!("t{}", i % 7))].into(),
+            };
+            record_attributes(&item, None).unwrap()
+        })
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in records.chunks(25) {
+        let (db, table) = (db.clone(), table.to_string());
+        let writes: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|r| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(r.clone()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        tasks.spawn(async move {
+            let mut pending = writes;
+            while !pending.is_empty() {
+                let out = db
+                    .batch_write_item()
+                    .request_items(&table, pending)
+                    .send()
+                    .await
+                    .unwrap();
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&table))
+                    .unwrap_or_default();
+            }
+        });
+        if tasks.len() >= 8 {
+            tasks.join_next().await;
+        }
+    }
+    tasks.join_all().await;
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let db = dynamodb(&endpoint());
+    println!("| tokens in tenant | query | items returned | requests | items read | read capacity (RCU) | latency, median of {RUNS} |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for n in [1_000usize, 20_000] {
+        let table = format!("bench-{}", uuid::Uuid::now_v7().simple());
+        schema::create_table(&db, &table).await.unwrap();
+        let started = Instant::now();
+        load(&db, &table, n).await;
+        eprintln!(
+            "loaded {n} tokens in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let service = TokenService::new(DynamoStore::new(db.clone(), &table), &test_config(&table));
+        let admin = principal("bench", "root", &["tokens:admin"]);
+        let cases = [
+            (
+                "status=active, first page",
+                ListQuery {
+                    limit: 100,
+                    statuses: Some([Status::Active].into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "name=needle (1% match)",
+                ListQuery {
+                    limit: 100,
+                    name: Some("needle".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (what, q) in cases {
+            let mut latencies = Vec::new();
+            let mut last = None;
+            for _ in 0..RUNS {
+                let t = Instant::now();
+                let r = service.list(&admin, &q).await.unwrap();
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                last = Some(r);
+            }
+            let r = last.unwrap();
+            println!(
+                "| {n} | {what} | {} | {} | {} | {:.1} | {:.1} ms |",
+                r.items.len(),
+                r.stats.requests,
+                r.stats.items_read,
+                r.stats.capacity,
+                median(latencies)
+            );
+        }
+        db.delete_table().table_name(&table).send().await.unwrap();
+    }
+}
