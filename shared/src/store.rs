@@ -246,6 +246,55 @@ impl DynamoStore {
         out.item.map(decode).transpose()
     }
 
+    /// One strongly consistent `BatchGetItem` of up to 100 keys (missing items are skipped);
+    /// keys DynamoDB leaves unprocessed are asked for again a few times, then reported.
+    async fn batch_read<T: serde::de::DeserializeOwned>(
+        &self,
+        pks: Vec<String>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut keys: Vec<HashMap<String, AttributeValue>> = pks
+            .into_iter()
+            .map(|pk| HashMap::from([(schema::PK.to_string(), s(pk))]))
+            .collect();
+        let mut found = Vec::new();
+        for _ in 0..WRITE_ATTEMPTS {
+            if keys.is_empty() {
+                return Ok(found);
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.push(decode(item)?);
+            }
+            keys = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        if keys.is_empty() {
+            Ok(found)
+        } else {
+            Err(StoreError::Throttled(
+                "BatchGetItem left keys unprocessed".into(),
+            ))
+        }
+    }
+
     /// Applies a status change to a record, its credential and both counters in one
     /// transaction, conditioned on the record being exactly as `old` was read.
     async fn transition(
@@ -610,38 +659,11 @@ impl TokenStore for DynamoStore {
     }
 
     async fn counts(&self, tenant_id: &str, user_id: Option<&str>) -> Result<Counts, StoreError> {
-        let keys = (0..schema::COUNTER_SHARDS)
-            .map(|shard| {
-                HashMap::from([(
-                    schema::PK.to_string(),
-                    s(schema::counter_pk(tenant_id, user_id, shard)),
-                )])
-            })
+        let shards = (0..schema::COUNTER_SHARDS)
+            .map(|shard| schema::counter_pk(tenant_id, user_id, shard))
             .collect();
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(classify)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(StoreError::Throttled(
-                "counter shards left unprocessed".into(),
-            ));
-        }
         let mut total = Counts::default();
-        for item in out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
-            let c: Counts = decode(item)?;
+        for c in self.batch_read::<Counts>(shards).await? {
             total.active += c.active;
             total.expired += c.expired;
             total.revoked += c.revoked;
@@ -650,48 +672,8 @@ impl TokenStore for DynamoStore {
     }
 
     async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
-        let mut keys: Vec<HashMap<String, AttributeValue>> = ids
-            .iter()
-            .map(|id| HashMap::from([(schema::PK.to_string(), s(schema::token_pk(*id)))]))
-            .collect();
-        let mut found = Vec::new();
-        // Unprocessed keys (throttling) are retried a few times, then reported.
-        for _ in 0..WRITE_ATTEMPTS {
-            if keys.is_empty() {
-                return Ok(found);
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut keys)))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                found.push(decode(item)?);
-            }
-            keys = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-        }
-        if keys.is_empty() {
-            Ok(found)
-        } else {
-            Err(StoreError::Throttled(
-                "BatchGetItem left keys unprocessed".into(),
-            ))
-        }
+        self.batch_read(ids.iter().map(|id| schema::token_pk(*id)).collect())
+            .await
     }
 
     async fn expire_due(
