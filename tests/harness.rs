@@ -27,9 +27,42 @@ pub fn endpoint() -> String {
     )
 }
 
+/// Counts every DynamoDB request a client sends (an SDK interceptor, so retries of one
+/// operation count once and nothing is faked).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<std::sync::atomic::AtomicUsize>);
+
+impl RequestCounter {
+    /// Requests sent so far.
+    pub fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 /// A DynamoDB client for DynamoDB Local with fixed dummy credentials.
 pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    dynamodb_counted(endpoint, RequestCounter::default())
+}
+
+/// [`dynamodb`], counting its requests in `counter`.
+pub fn dynamodb_counted(endpoint: &str, counter: RequestCounter) -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
+        .interceptor(counter)
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
@@ -83,6 +116,8 @@ pub struct App {
     pub service: Arc<TokenService<DynamoStore>>,
     /// Raw DynamoDB access, for inspecting the table.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB requests the service has sent.
+    pub requests: RequestCounter,
     /// The table name.
     pub table: String,
     http: HttpClient,
@@ -204,8 +239,9 @@ impl App {
             .await
             .expect("create the test table on DynamoDB Local");
         let config = test_config_with(&table, extra);
+        let requests = RequestCounter::default();
         let service = Arc::new(TokenService::new(
-            DynamoStore::new(dynamodb.clone(), &table),
+            DynamoStore::new(dynamodb_counted(&endpoint(), requests.clone()), &table),
             &config,
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -216,6 +252,7 @@ impl App {
             addr,
             service,
             dynamodb,
+            requests,
             table,
             http,
             server,

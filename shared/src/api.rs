@@ -37,6 +37,8 @@ pub enum Operation {
     CreateToken,
     /// `GET /tokens/{id}`
     GetToken,
+    /// `GET /tokens/self`: the presented token's own record.
+    GetSelf,
     /// `DELETE /tokens/{id}`
     DeleteToken,
     /// `POST /tokens/{id}/revoke`
@@ -45,16 +47,21 @@ pub enum Operation {
 
 /// Every route: method, path template, operation. The single source for the Lambda functions,
 /// the dev server and the route tests.
-pub const ROUTES: [(Method, &str, Operation); 5] = [
+pub const ROUTES: [(Method, &str, Operation); 6] = [
     (Method::GET, "/tokens", Operation::ListTokens),
     (Method::POST, "/tokens", Operation::CreateToken),
+    (Method::GET, "/tokens/self", Operation::GetSelf),
     (Method::GET, "/tokens/{id}", Operation::GetToken),
     (Method::DELETE, "/tokens/{id}", Operation::DeleteToken),
     (Method::POST, "/tokens/{id}/revoke", Operation::RevokeToken),
 ];
 
 /// Operations of the list function.
-pub const LIST_FUNCTION: &[Operation] = &[Operation::ListTokens, Operation::GetToken];
+pub const LIST_FUNCTION: &[Operation] = &[
+    Operation::ListTokens,
+    Operation::GetToken,
+    Operation::GetSelf,
+];
 /// Operations of the create function.
 pub const CREATE_FUNCTION: &[Operation] = &[Operation::CreateToken];
 /// Operations of the revoke function.
@@ -64,6 +71,7 @@ pub const ALL_OPERATIONS: &[Operation] = &[
     Operation::ListTokens,
     Operation::CreateToken,
     Operation::GetToken,
+    Operation::GetSelf,
     Operation::DeleteToken,
     Operation::RevokeToken,
 ];
@@ -83,6 +91,7 @@ pub fn match_route(method: &Method, path: &str) -> Result<Matched, ApiError> {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     let (template, id) = match segments.as_slice() {
         ["tokens"] => ("/tokens", None),
+        ["tokens", "self"] => ("/tokens/self", None),
         ["tokens", id] if !id.is_empty() => ("/tokens/{id}", Some(id.to_string())),
         ["tokens", id, "revoke"] if !id.is_empty() => ("/tokens/{id}/revoke", Some(id.to_string())),
         _ => return Err(ApiError::RouteNotFound),
@@ -112,6 +121,7 @@ fn match_template(
 pub fn allowed_methods(template: &str) -> &'static [&'static str] {
     match template {
         "/tokens" => &["GET", "POST"],
+        "/tokens/self" => &["GET"],
         "/tokens/{id}" => &["GET", "DELETE"],
         "/tokens/{id}/revoke" => &["POST"],
         _ => &[],
@@ -184,6 +194,11 @@ async fn dispatch<S: TokenStore>(
                 total_capped: query.include_total.then_some(page.total_capped),
             };
             Ok(json_response(StatusCode::OK, &body))
+        }
+        Operation::GetSelf => {
+            reject_query(req, &[])?;
+            let item = service.get_self(&caller).await?;
+            Ok(json_response(StatusCode::OK, &item.view(time::now())))
         }
         Operation::GetToken => {
             reject_query(req, &[])?;
@@ -973,6 +988,16 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn self_is_a_route_of_its_own_not_an_id() {
+        let m = match_route(&Method::GET, "/tokens/self").unwrap();
+        assert_eq!((m.operation, m.id), (Operation::GetSelf, None));
+        assert!(matches!(
+            match_route(&Method::DELETE, "/tokens/self"),
+            Err(ApiError::MethodNotAllowed(["GET"]))
+        ));
     }
 
     #[test]

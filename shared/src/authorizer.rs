@@ -53,7 +53,7 @@ async fn principal<S: TokenStore>(
         tracing::info!(reason = "no bearer token", "authorization denied");
         return Ok(None);
     };
-    match service.verify(token).await {
+    match service.verify_cached(token).await {
         Ok(p) => Ok(Some(p)),
         Err(VerifyError::Rejected(reason)) => {
             tracing::info!(reason = %reason, "authorization denied");

@@ -9,6 +9,7 @@
 //! | `EXTRA_SCOPES` | comma list of scopes for your own API, beside the `tokens:*` ones | empty |
 //! | `RETENTION_DAYS` | days an expired or revoked token is kept before TTL deletes it | `90` |
 //! | `LIST_READ_BUDGET` | most items one filtered list request reads | `2000` |
+//! | `AUTH_CACHE_TTL_SECONDS` | seconds the authorizer keeps a verification result (0: off) | `0` |
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 
 use std::env;
@@ -49,6 +50,8 @@ pub struct Config {
     pub retention_days: u32,
     /// Most items one list request reads when its filters are not key conditions.
     pub list_read_budget: usize,
+    /// Seconds the authorizer caches a verification result (0: off).
+    pub auth_cache_ttl_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -64,6 +67,7 @@ impl std::fmt::Debug for Config {
             .field("scopes", &self.scopes)
             .field("retention_days", &self.retention_days)
             .field("list_read_budget", &self.list_read_budget)
+            .field("auth_cache_ttl_seconds", &self.auth_cache_ttl_seconds)
             .finish()
     }
 }
@@ -134,9 +138,18 @@ impl Config {
                 .filter(|n| (10..=100_000).contains(n))
                 .ok_or_else(|| bad("LIST_READ_BUDGET", "must be a whole number, 10..=100000"))?,
         };
+        let auth_cache_ttl_seconds = match get("AUTH_CACHE_TTL_SECONDS").filter(|v| !v.is_empty()) {
+            None => 0,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 3600)
+                .ok_or_else(|| bad("AUTH_CACHE_TTL_SECONDS", "must be a whole number, 0..=3600"))?,
+        };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             list_read_budget,
+            auth_cache_ttl_seconds,
             cursor_keys,
             token_hash_key,
             token_prefix,
@@ -209,6 +222,7 @@ mod tests {
             ("EXTRA_SCOPES", "ok:read,not ok"),
             ("RETENTION_DAYS", "0"),
             ("LIST_READ_BUDGET", "5"),
+            ("AUTH_CACHE_TTL_SECONDS", "3601"),
             ("TABLE_NAME", " "),
         ] {
             let mut pairs = base.to_vec();

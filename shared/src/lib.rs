@@ -19,6 +19,7 @@ pub mod secret;
 pub mod service;
 pub mod store;
 pub mod time;
+pub mod verify_cache;
 
 pub use config::Config;
 pub use error::ApiError;

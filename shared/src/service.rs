@@ -18,6 +18,7 @@ use crate::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
 use crate::secret::{self, SecretHasher, TokenSecret};
 use crate::store::{Revocation, RevokeOutcome, TokenStore};
 use crate::time::{self, Timestamp};
+use crate::verify_cache::VerifyCache;
 
 /// A validated creation request (see `api::parse_create` for the field rules).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,6 +77,7 @@ pub struct TokenService<S> {
     prefix: String,
     retention: Duration,
     read_budget: usize,
+    verify_cache: VerifyCache,
     rng: SystemRandom,
 }
 
@@ -90,6 +92,7 @@ impl<S: TokenStore> TokenService<S> {
             prefix: config.token_prefix.clone(),
             retention: Duration::days(i64::from(config.retention_days)),
             read_budget: config.list_read_budget,
+            verify_cache: VerifyCache::new(config.auth_cache_ttl_seconds),
             rng: SystemRandom::new(),
         }
     }
@@ -272,8 +275,36 @@ impl<S: TokenStore> TokenService<S> {
     }
 
     /// Verifies a presented token: format and checksum first (no I/O), then one strongly
-    /// consistent `GetItem` and a constant-time hash comparison.
+    /// consistent `GetItem` of its credential and a constant-time hash comparison.
     pub async fn verify(&self, presented: &str) -> Result<Principal, VerifyError> {
+        self.verify_uncached(presented).await.map(|(p, _)| p)
+    }
+
+    /// [`Self::verify`] through the warm-instance cache (`AUTH_CACHE_TTL_SECONDS`): a fresh
+    /// cached answer, positive or negative, costs no DynamoDB request. The authorizer uses it.
+    pub async fn verify_cached(&self, presented: &str) -> Result<Principal, VerifyError> {
+        if let Some(cached) = self.verify_cache.get(presented) {
+            return cached.map_err(VerifyError::from);
+        }
+        match self.verify_uncached(presented).await {
+            Ok((principal, expires_at)) => {
+                self.verify_cache
+                    .put(presented, Ok(principal.clone()), expires_at);
+                Ok(principal)
+            }
+            // Malformed tokens cost nothing to re-check; store failures must not stick.
+            Err(VerifyError::Rejected(r)) if !matches!(r, Rejection::Malformed(_)) => {
+                self.verify_cache.put(presented, Err(r), None);
+                Err(r.into())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn verify_uncached(
+        &self,
+        presented: &str,
+    ) -> Result<(Principal, Option<Timestamp>), VerifyError> {
         let parsed = secret::parse(presented).map_err(Rejection::from)?;
         let cred = self
             .store
@@ -289,12 +320,23 @@ impl<S: TokenStore> TokenService<S> {
         if cred.expires_at.is_some_and(|e| e <= time::now()) {
             return Err(Rejection::Expired.into());
         }
-        Ok(Principal {
+        let principal = Principal {
             tenant_id: cred.tenant_id,
             user_id: cred.user_id,
             token_id: parsed.id.to_string(),
             scopes: cred.scopes,
-        })
+        };
+        Ok((principal, cred.expires_at))
+    }
+
+    /// The record of the token the caller presented (`GET /tokens/self`); any valid token
+    /// may read its own record.
+    pub async fn get_self(&self, caller: &Principal) -> Result<TokenItem, ApiError> {
+        let id = Uuid::parse_str(&caller.token_id).map_err(|_| ApiError::TokenNotFound)?;
+        match self.store.get(id).await? {
+            Some(item) if item.tenant_id == caller.tenant_id => Ok(item),
+            _ => Err(ApiError::TokenNotFound),
+        }
     }
 }
 

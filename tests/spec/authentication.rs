@@ -213,3 +213,86 @@ async fn the_rest_api_authorizer_answers_with_an_iam_policy_or_unauthorized() {
         .await
         .is_err());
 }
+
+fn v2_event(token: &str) -> serde_json::Value {
+    json!({"version": "2.0", "type": "REQUEST", "routeArn": "arn:aws:execute-api:eu-west-1:1:api/$default/GET/tokens",
+           "identitySource": [format!("Bearer {token}")], "routeKey": "GET /tokens", "rawPath": "/tokens",
+           "rawQueryString": "", "headers": {"authorization": format!("Bearer {token}")},
+           "requestContext": {"http": {"method": "GET", "path": "/tokens"}}})
+}
+
+#[tokio::test]
+async fn uncached_verification_is_one_get_item_and_a_malformed_token_none() {
+    let app = App::start().await;
+    let alice = app.mint("acme", "alice", USER).await;
+    for (token, cost) in [
+        (alice.as_str(), 1),
+        ("tkn_malformed", 0),
+        (alice.as_str(), 1),
+    ] {
+        let before = app.requests.get();
+        authorizer::handle(&app.service, v2_event(token))
+            .await
+            .unwrap();
+        assert_eq!(app.requests.get() - before, cost, "{token}");
+    }
+}
+
+#[tokio::test]
+async fn the_authorizer_cache_answers_repeat_checks_without_dynamodb() {
+    let app = App::start_with(&[("AUTH_CACHE_TTL_SECONDS", "60")]).await;
+    let (id, alice) = app
+        .mint_with("acme", "alice", USER, Default::default())
+        .await;
+    let unknown = secret::generate(
+        "tkn",
+        uuid::Uuid::now_v7(),
+        &ring::rand::SystemRandom::new(),
+    );
+    let check = |token: String| {
+        let app = &app;
+        async move {
+            let before = app.requests.get();
+            let answer = authorizer::handle(&app.service, v2_event(&token))
+                .await
+                .unwrap();
+            (answer["isAuthorized"] == true, app.requests.get() - before)
+        }
+    };
+    // Positive and negative answers: one GetItem the first time, none after.
+    assert_eq!(check(alice.clone()).await, (true, 1));
+    assert_eq!(check(alice.clone()).await, (true, 0));
+    assert_eq!(check(unknown.expose().to_string()).await, (false, 1));
+    assert_eq!(check(unknown.expose().to_string()).await, (false, 0));
+
+    // The documented revocation delay: this instance keeps accepting the cached token until
+    // its entry expires (here 60 s); a fresh instance, or TTL 0, refuses it at once.
+    let root = integration_tests::principal("acme", "root", crate::ADMIN);
+    app.service.revoke(&root, &id, None).await.unwrap();
+    assert_eq!(check(alice.clone()).await, (true, 0));
+    assert!(matches!(
+        app.service.verify(&alice).await,
+        Err(VerifyError::Rejected(Rejection::Revoked))
+    ));
+
+    // A cached positive answer never outlives the token's own expiry.
+    let expires_at = api_tokens::time::now() + chrono::Duration::milliseconds(1500);
+    let short = app
+        .mint_with(
+            "acme",
+            "alice",
+            USER,
+            CreateInput {
+                expires_at: Some(expires_at),
+                ..Default::default()
+            },
+        )
+        .await
+        .1;
+    assert_eq!(check(short.clone()).await, (true, 1));
+    let wait = (expires_at - api_tokens::time::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    assert_eq!(check(short.clone()).await, (false, 1));
+}

@@ -97,6 +97,7 @@ fn list_parameters_match_the_parser() {
     let parsed: BTreeSet<String> = LIST_PARAMETERS.iter().map(|p| p.to_string()).collect();
     assert_eq!(documented, parsed);
     // The other routes take no query parameters; `{id}` is their only parameter.
+    assert!(s["paths"]["/tokens/self"]["get"]["parameters"].is_null());
     for path in ["/tokens/{id}", "/tokens/{id}/revoke"] {
         let params = s["paths"][path]["parameters"].as_sequence().unwrap();
         assert_eq!(params.len(), 1);

@@ -62,3 +62,29 @@ async fn reading_needs_tokens_read() {
         .await
         .assert_problem(403, "missing-scope");
 }
+
+#[tokio::test]
+async fn a_token_reads_its_own_record_at_tokens_self_whatever_its_scopes() {
+    let app = App::start().await;
+    let (id, bare) = app
+        .mint_with("acme", "alice", &[], Default::default())
+        .await;
+    let r = app.get("/tokens/self", &bare).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["id"], id.as_str());
+    assert_eq!(r.json["scopes"], serde_json::json!([]));
+    assert!(r.json.get("secret").is_none());
+    app.get("/tokens/self?x=1", &bare)
+        .await
+        .assert_problem(422, "validation-error");
+    let r = app
+        .call(
+            integration_tests::Method::DELETE,
+            "/tokens/self",
+            Some(&bare),
+            None,
+        )
+        .await;
+    r.assert_problem(405, "method-not-allowed");
+    assert_eq!(r.header("allow"), "GET");
+}
