@@ -45,6 +45,7 @@ async fn load(db: &aws_sdk_dynamodb::Client, table: &str, n: usize) {
                 revoked_by: None,
                 revocation_reason: None,
                 metadata: [("team".to_string(), format!("t{}", i % 7))].into(),
+                allowed_ips: vec![],
             };
             record_attributes(&item, None).unwrap()
         })

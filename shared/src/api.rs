@@ -659,6 +659,8 @@ pub const MAX_REASON_CHARS: usize = 512;
 pub const MAX_METADATA_ENTRIES: usize = 20;
 const MAX_METADATA_KEY_CHARS: usize = 64;
 const MAX_METADATA_VALUE_CHARS: usize = 512;
+/// Most CIDR blocks in `allowed_ips`.
+pub const MAX_ALLOWED_IPS: usize = 32;
 /// Longest lifetime for `expires_in_days`.
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
@@ -679,7 +681,7 @@ pub fn valid_id(s: &str) -> bool {
 }
 
 /// The fields of a `POST /tokens` body.
-pub const CREATE_FIELDS: [&str; 7] = [
+pub const CREATE_FIELDS: [&str; 8] = [
     "name",
     "description",
     "scopes",
@@ -687,6 +689,7 @@ pub const CREATE_FIELDS: [&str; 7] = [
     "expires_in_days",
     "user_id",
     "metadata",
+    "allowed_ips",
 ];
 
 /// Validates a `POST /tokens` body. Every invalid field is reported at once.
@@ -822,8 +825,37 @@ pub fn parse_create(
         ),
     }
 
+    let mut allowed_ips = Vec::new();
+    match c.get("allowed_ips") {
+        None => {}
+        Some(Value::Array(list)) if list.len() <= MAX_ALLOWED_IPS => {
+            for (i, v) in list.iter().enumerate() {
+                let at = vec!["body".into(), "allowed_ips".into(), Value::from(i)];
+                match v.as_str().map(str::parse::<crate::cidr::Cidr>) {
+                    Some(Ok(cidr)) => allowed_ips.push(cidr.to_string()),
+                    Some(Err(why)) => c.errors.push(FieldError::new(at, "cidr_parsing", why)),
+                    None => {
+                        c.errors
+                            .push(FieldError::new(at, "string_type", "must be a CIDR string"))
+                    }
+                }
+            }
+        }
+        Some(Value::Array(_)) => c.fail(
+            "allowed_ips",
+            "too_long",
+            format!("at most {MAX_ALLOWED_IPS} blocks"),
+        ),
+        Some(_) => c.fail(
+            "allowed_ips",
+            "list_type",
+            "must be an array of CIDR strings",
+        ),
+    }
+
     let input = CreateInput {
         name: name.unwrap_or_default(),
+        allowed_ips,
         description: description.filter(|d| !d.is_empty()),
         scopes,
         expires_at,

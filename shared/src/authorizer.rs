@@ -5,6 +5,10 @@
 //! - REST API, `TOKEN` or `REQUEST` authorizer: an IAM policy for the method ARN; a refused
 //!   token is the error `Unauthorized`, which API Gateway answers with 401.
 //!
+//! A token with `allowed_ips` is allowed only from those blocks: the source address is
+//! `requestContext.http.sourceIp` (HTTP API) or `requestContext.identity.sourceIp` (REST
+//! `REQUEST` authorizers). REST `TOKEN` authorizers see no address, so such tokens fail there.
+//!
 //! A DynamoDB failure is an error (API Gateway answers 500), never a silent "invalid token".
 
 use serde_json::{json, Value};
@@ -48,12 +52,13 @@ fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
 async fn principal<S: TokenStore>(
     service: &TokenService<S>,
     authorization: Option<&str>,
+    source_ip: Option<std::net::IpAddr>,
 ) -> Result<Option<Principal>, AuthorizerError> {
     let Some(token) = authorization.and_then(bearer_token) else {
         tracing::info!(reason = "no bearer token", "authorization denied");
         return Ok(None);
     };
-    match service.verify_cached(token).await {
+    match service.verify_cached(token, source_ip).await {
         Ok(p) => Ok(Some(p)),
         Err(VerifyError::Rejected(reason)) => {
             tracing::info!(reason = %reason, "authorization denied");
@@ -75,7 +80,11 @@ pub async fn handle<S: TokenStore>(
                 .and_then(|v| v.get(0))
                 .and_then(Value::as_str)
         });
-        return Ok(match principal(service, authorization).await? {
+        let source_ip = event
+            .pointer("/requestContext/http/sourceIp")
+            .and_then(Value::as_str)
+            .and_then(|ip| ip.parse().ok());
+        return Ok(match principal(service, authorization, source_ip).await? {
             Some(p) => json!({ "isAuthorized": true, "context": p.to_context() }),
             None => json!({ "isAuthorized": false, "context": {} }),
         });
@@ -96,7 +105,12 @@ pub async fn handle<S: TokenStore>(
             ))
         }
     };
-    let p = principal(service, authorization)
+    // REST `TOKEN` events carry no source address: a token with `allowed_ips` is refused there.
+    let source_ip = event
+        .pointer("/requestContext/identity/sourceIp")
+        .and_then(Value::as_str)
+        .and_then(|ip| ip.parse().ok());
+    let p = principal(service, authorization, source_ip)
         .await?
         .ok_or(AuthorizerError::Unauthorized)?;
     Ok(json!({

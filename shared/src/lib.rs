@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod authorizer;
+pub mod cidr;
 pub mod config;
 pub mod cursor;
 pub mod error;

@@ -106,6 +106,9 @@ pub struct TokenItem {
     /// Client-defined string labels.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// CIDR blocks requests must come from (empty: anywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ips: Vec<String>,
 }
 
 impl TokenItem {
@@ -138,6 +141,7 @@ impl TokenItem {
             revoked_by: self.revoked_by.as_deref(),
             revocation_reason: self.revocation_reason.as_deref(),
             metadata: &self.metadata,
+            allowed_ips: &self.allowed_ips,
         }
     }
 }
@@ -182,6 +186,8 @@ pub struct TokenView<'a> {
     pub revocation_reason: Option<&'a str>,
     /// Labels.
     pub metadata: &'a BTreeMap<String, String>,
+    /// CIDR blocks requests must come from (empty: anywhere).
+    pub allowed_ips: &'a [String],
 }
 
 /// The `201` body of a creation: the token plus its secret, shown this once.
@@ -218,6 +224,7 @@ pub(crate) mod tests {
             revoked_by: None,
             revocation_reason: None,
             metadata: BTreeMap::new(),
+            allowed_ips: vec![],
         }
     }
 
@@ -261,10 +268,11 @@ pub(crate) mod tests {
             "revoked_by",
             "revocation_reason",
             "metadata",
+            "allowed_ips",
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }
-        assert_eq!(keys.len(), 16);
+        assert_eq!(keys.len(), 17);
         assert_eq!(json["created_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(json["last_used_at"], serde_json::Value::Null);
     }

@@ -35,6 +35,8 @@ pub struct CreateInput {
     pub user_id: Option<String>,
     /// Labels.
     pub metadata: BTreeMap<String, String>,
+    /// Normalised CIDR blocks requests must come from (empty: anywhere).
+    pub allowed_ips: Vec<String>,
 }
 
 /// Why a presented token was refused. Logged (without the token), never sent.
@@ -55,6 +57,18 @@ pub enum Rejection {
     /// Past its expiry.
     #[error("token expired")]
     Expired,
+    /// The request comes from outside the token's `allowed_ips`.
+    #[error("source address not allowed")]
+    IpNotAllowed,
+}
+
+/// A verified token: who it stands for, and where it may be used from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The principal.
+    pub principal: Principal,
+    /// CIDR blocks requests must come from (empty: anywhere).
+    pub allowed_ips: Vec<String>,
 }
 
 /// Why verification did not produce a principal.
@@ -180,6 +194,7 @@ impl<S: TokenStore> TokenService<S> {
             revoked_by: None,
             revocation_reason: None,
             metadata: input.metadata,
+            allowed_ips: input.allowed_ips,
         };
         let purge_at = item.expires_at.map(|e| e + self.retention);
         self.store
@@ -276,21 +291,37 @@ impl<S: TokenStore> TokenService<S> {
 
     /// Verifies a presented token: format and checksum first (no I/O), then one strongly
     /// consistent `GetItem` of its credential and a constant-time hash comparison.
+    /// It does not check `allowed_ips`: the authorizer does, with the request's address.
     pub async fn verify(&self, presented: &str) -> Result<Principal, VerifyError> {
-        self.verify_uncached(presented).await.map(|(p, _)| p)
+        self.verify_uncached(presented)
+            .await
+            .map(|(v, _)| v.principal)
     }
 
     /// [`Self::verify`] through the warm-instance cache (`AUTH_CACHE_TTL_SECONDS`): a fresh
     /// cached answer, positive or negative, costs no DynamoDB request. The authorizer uses it.
-    pub async fn verify_cached(&self, presented: &str) -> Result<Principal, VerifyError> {
-        if let Some(cached) = self.verify_cache.get(presented) {
-            return cached.map_err(VerifyError::from);
+    /// The request's source address must be inside the token's `allowed_ips`, if any.
+    pub async fn verify_cached(
+        &self,
+        presented: &str,
+        source_ip: Option<std::net::IpAddr>,
+    ) -> Result<Principal, VerifyError> {
+        let verified = match self.verify_cache.get(presented) {
+            Some(cached) => cached.map_err(VerifyError::from),
+            None => self.verify_and_remember(presented).await,
+        }?;
+        if !crate::cidr::allows(&verified.allowed_ips, source_ip) {
+            return Err(Rejection::IpNotAllowed.into());
         }
+        Ok(verified.principal)
+    }
+
+    async fn verify_and_remember(&self, presented: &str) -> Result<Verified, VerifyError> {
         match self.verify_uncached(presented).await {
-            Ok((principal, expires_at)) => {
+            Ok((verified, expires_at)) => {
                 self.verify_cache
-                    .put(presented, Ok(principal.clone()), expires_at);
-                Ok(principal)
+                    .put(presented, Ok(verified.clone()), expires_at);
+                Ok(verified)
             }
             // Malformed tokens cost nothing to re-check; store failures must not stick.
             Err(VerifyError::Rejected(r)) if !matches!(r, Rejection::Malformed(_)) => {
@@ -304,7 +335,7 @@ impl<S: TokenStore> TokenService<S> {
     async fn verify_uncached(
         &self,
         presented: &str,
-    ) -> Result<(Principal, Option<Timestamp>), VerifyError> {
+    ) -> Result<(Verified, Option<Timestamp>), VerifyError> {
         let parsed = secret::parse(presented).map_err(Rejection::from)?;
         let cred = self
             .store
@@ -326,7 +357,11 @@ impl<S: TokenStore> TokenService<S> {
             token_id: parsed.id.to_string(),
             scopes: cred.scopes,
         };
-        Ok((principal, cred.expires_at))
+        let verified = Verified {
+            principal,
+            allowed_ips: cred.allowed_ips,
+        };
+        Ok((verified, cred.expires_at))
     }
 
     /// The record of the token the caller presented (`GET /tokens/self`); any valid token

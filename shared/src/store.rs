@@ -61,6 +61,9 @@ pub struct Credential {
     pub expires_at: Option<Timestamp>,
     /// The stored HMAC of the secret.
     pub secret_hash: String,
+    /// CIDR blocks requests must come from (empty: anywhere).
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
 }
 
 /// A revocation to apply atomically.
@@ -536,6 +539,12 @@ impl TokenStore for DynamoStore {
         ]);
         if let Some(e) = &item.expires_at {
             cred.insert("expires_at".into(), s(time::format(e)));
+        }
+        if !item.allowed_ips.is_empty() {
+            cred.insert(
+                "allowed_ips".into(),
+                AttributeValue::L(item.allowed_ips.iter().map(s).collect()),
+            );
         }
         if let Some(t) = purge_at {
             cred.insert(schema::PURGE_AT.into(), epoch(&t));

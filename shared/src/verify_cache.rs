@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use ring::digest;
 
-use crate::identity::Principal;
-use crate::service::Rejection;
+use crate::service::{Rejection, Verified};
 use crate::time::{self, Timestamp};
 
 /// Entries kept at most; a full cache first drops expired entries, then everything.
@@ -23,7 +22,7 @@ const MAX_ENTRIES: usize = 10_000;
 type Key = [u8; 32];
 
 struct Entry {
-    result: Result<Principal, Rejection>,
+    result: Result<Verified, Rejection>,
     until: Instant,
 }
 
@@ -60,7 +59,7 @@ impl VerifyCache {
     }
 
     /// The cached result for `token`, if fresh.
-    pub fn get(&self, token: &str) -> Option<Result<Principal, Rejection>> {
+    pub fn get(&self, token: &str) -> Option<Result<Verified, Rejection>> {
         if !self.enabled() {
             return None;
         }
@@ -75,7 +74,7 @@ impl VerifyCache {
     pub fn put(
         &self,
         token: &str,
-        result: Result<Principal, Rejection>,
+        result: Result<Verified, Rejection>,
         token_expires_at: Option<Timestamp>,
     ) {
         if !self.enabled() {
@@ -107,13 +106,17 @@ impl VerifyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::Principal;
 
-    fn alice() -> Principal {
-        Principal {
-            tenant_id: "acme".into(),
-            user_id: "alice".into(),
-            token_id: "t".into(),
-            scopes: vec![],
+    fn alice() -> Verified {
+        Verified {
+            principal: Principal {
+                tenant_id: "acme".into(),
+                user_id: "alice".into(),
+                token_id: "t".into(),
+                scopes: vec![],
+            },
+            allowed_ips: vec![],
         }
     }
 

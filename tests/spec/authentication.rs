@@ -296,3 +296,99 @@ async fn the_authorizer_cache_answers_repeat_checks_without_dynamodb() {
     tokio::time::sleep(wait + Duration::from_millis(20)).await;
     assert_eq!(check(short.clone()).await, (false, 1));
 }
+
+#[tokio::test]
+async fn allowed_ips_admit_only_their_blocks_in_both_payload_versions() {
+    let app = App::start().await;
+    let admin = app.mint("acme", "root", crate::ADMIN).await;
+    let r = app
+        .post("/tokens", &admin, json!({"name": "office", "scopes": ["tokens:read"], "allowed_ips": ["203.0.113.7/24", "2001:db8::/32"]}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.json["allowed_ips"],
+        json!(["203.0.113.0/24", "2001:db8::/32"])
+    );
+    let office = r.json["secret"].as_str().unwrap().to_string();
+
+    let v2 = |ip: &str| {
+        let mut e = v2_event(&office);
+        e["requestContext"]["http"]["sourceIp"] = json!(ip);
+        e
+    };
+    let rest = |ip: Option<&str>| {
+        let mut e = json!({"type": "REQUEST", "methodArn": "arn:aws:execute-api:eu-west-1:1:api/prod/GET/tokens",
+                           "headers": {"Authorization": format!("Bearer {office}")}, "requestContext": {"identity": {}}});
+        if let Some(ip) = ip {
+            e["requestContext"]["identity"]["sourceIp"] = json!(ip);
+        }
+        e
+    };
+    for ip in ["203.0.113.200", "2001:db8:1::9", "::ffff:203.0.113.1"] {
+        assert_eq!(
+            authorizer::handle(&app.service, v2(ip)).await.unwrap()["isAuthorized"],
+            true,
+            "{ip}"
+        );
+        assert!(
+            authorizer::handle(&app.service, rest(Some(ip)))
+                .await
+                .is_ok(),
+            "{ip}"
+        );
+    }
+    for ip in ["203.0.114.1", "10.0.0.1", "2001:db9::1", "not-an-ip"] {
+        assert_eq!(
+            authorizer::handle(&app.service, v2(ip)).await.unwrap()["isAuthorized"],
+            false,
+            "{ip}"
+        );
+        assert_eq!(
+            authorizer::handle(&app.service, rest(Some(ip)))
+                .await
+                .unwrap_err()
+                .to_string(),
+            "Unauthorized"
+        );
+    }
+    // No address to check (a REST TOKEN authorizer): refused.
+    assert!(authorizer::handle(&app.service, rest(None)).await.is_err());
+    let token_event = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {office}"), "methodArn": "arn:x"});
+    assert!(authorizer::handle(&app.service, token_event).await.is_err());
+    // Through the local server the caller is 127.0.0.1: outside the list.
+    app.get("/tokens/self", &office)
+        .await
+        .assert_problem(401, "unauthorized");
+    // A token without a list works from anywhere.
+    assert_eq!(app.get("/tokens/self", &admin).await.status, 200);
+}
+
+#[tokio::test]
+async fn bad_allowed_ips_are_named() {
+    let app = App::start().await;
+    let admin = app.mint("acme", "root", crate::ADMIN).await;
+    let r = app
+        .post("/tokens", &admin, json!({"name": "x", "allowed_ips": ["10.0.0.0/8", "10.0.0.0/33", 7, "::1/129", "host"]}))
+        .await;
+    r.assert_problem(422, "validation-error");
+    assert_eq!(
+        r.error_locs(),
+        [
+            r#"["body","allowed_ips",1]"#,
+            r#"["body","allowed_ips",2]"#,
+            r#"["body","allowed_ips",3]"#,
+            r#"["body","allowed_ips",4]"#
+        ]
+    );
+    let many: Vec<String> = (0..33).map(|i| format!("10.0.{i}.0/24")).collect();
+    app.post("/tokens", &admin, json!({"name": "x", "allowed_ips": many}))
+        .await
+        .assert_problem(422, "validation-error");
+    app.post(
+        "/tokens",
+        &admin,
+        json!({"name": "x", "allowed_ips": "10.0.0.0/8"}),
+    )
+    .await
+    .assert_problem(422, "validation-error");
+}

@@ -62,6 +62,7 @@ fn sample_item() -> api_tokens::model::TokenItem {
         revoked_by: None,
         revocation_reason: None,
         metadata: Default::default(),
+        allowed_ips: vec![],
     }
 }
 

@@ -1,0 +1,145 @@
+//! IP allowlists: IPv4 and IPv6 CIDR blocks, parsed, normalised and matched.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// A network block such as `10.0.0.0/8` or `2001:db8::/32`. A bare address is a /32 or /128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` is inside the block (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                mask(u128::from(u32::from(ip)), 32, self.prefix) == u128::from(u32::from(net))
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                mask(u128::from(ip), 128, self.prefix) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn mask(bits: u128, width: u8, prefix: u8) -> u128 {
+    if prefix == 0 {
+        return 0;
+    }
+    let keep = u32::from(width - prefix);
+    (bits >> keep) << keep
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    /// Parses and normalises: host bits are cleared, so `10.1.2.3/8` reads as `10.0.0.0/8`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let ip: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an IP address"))?;
+        let width = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => width,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(|| format!("prefix length must be 0..={width}"))?,
+        };
+        let network = match ip {
+            IpAddr::V4(v4) => {
+                IpAddr::V4((mask(u128::from(u32::from(v4)), 32, prefix) as u32).into())
+            }
+            IpAddr::V6(v6) => IpAddr::V6(mask(u128::from(v6), 128, prefix).into()),
+        };
+        Ok(Self { network, prefix })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+/// Whether `ip` is allowed by `list` (an empty list allows every address). Entries that do not
+/// parse allow nothing.
+pub fn allows(list: &[String], ip: Option<IpAddr>) -> bool {
+    if list.is_empty() {
+        return true;
+    }
+    let Some(ip) = ip else { return false };
+    list.iter()
+        .filter_map(|c| c.parse::<Cidr>().ok())
+        .any(|c| c.contains(ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv4_blocks_match_their_addresses_only() {
+        let c: Cidr = "10.0.0.0/8".parse().unwrap();
+        assert!(c.contains(ip("10.255.1.2")));
+        assert!(!c.contains(ip("11.0.0.1")));
+        assert!(c.contains(ip("::ffff:10.1.1.1")), "IPv4-mapped IPv6");
+        assert!(!c.contains(ip("2001:db8::1")));
+        let host: Cidr = "192.0.2.7".parse().unwrap();
+        assert!(host.contains(ip("192.0.2.7")) && !host.contains(ip("192.0.2.8")));
+        assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("8.8.8.8")));
+    }
+
+    #[test]
+    fn ipv6_blocks_match_their_addresses_only() {
+        let c: Cidr = "2001:db8::/32".parse().unwrap();
+        assert!(c.contains(ip("2001:db8:ffff::1")));
+        assert!(!c.contains(ip("2001:db9::1")));
+        assert!(!c.contains(ip("10.0.0.1")));
+    }
+
+    #[test]
+    fn blocks_are_normalised_and_bad_ones_refused() {
+        assert_eq!(
+            "10.1.2.3/8".parse::<Cidr>().unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            "2001:db8::1/32".parse::<Cidr>().unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "2001:db8::/129",
+            "10.0.0/8",
+            "x/8",
+            "10.0.0.0/-1",
+            "10.0.0.0/",
+        ] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_empty_list_allows_everyone_and_a_missing_address_nothing_else() {
+        assert!(allows(&[], None));
+        let list = vec!["10.0.0.0/8".to_string()];
+        assert!(allows(&list, Some(ip("10.0.0.1"))));
+        assert!(!allows(&list, Some(ip("127.0.0.1"))));
+        assert!(!allows(&list, None));
+    }
+}
