@@ -1,4 +1,4 @@
-//! `cargo run --release -p integration-tests --bin bench-list` (through `scripts/bench-list`,
+//! `cargo run --release -p integration-tests --bin bench-list` (through `scripts/bench list`,
 //! which starts DynamoDB Local): cost and latency of a page of 100 tokens with 1,000 and
 //! 20,000 tokens in a tenant, for a status filter (a key condition) and a name filter (read
 //! under the budget). Prints a Markdown table.
