@@ -160,7 +160,8 @@ pub async fn serve<S: TokenStore>(
     operations: &[Operation],
 ) -> Result<Response<Body>, Infallible> {
     let instance = req.uri().path().to_string();
-    let response = match dispatch(service, &req, operations).await {
+    // Boxed for the same reason as `TokenService::verify_cached`: a shallower future type.
+    let response = match Box::pin(dispatch(service, &req, operations)).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(&instance),
     };

@@ -308,7 +308,9 @@ impl<S: TokenStore> TokenService<S> {
     ) -> Result<Principal, VerifyError> {
         let verified = match self.verify_cache.get(presented) {
             Some(cached) => cached.map_err(VerifyError::from),
-            None => self.verify_and_remember(presented).await,
+            // Boxed: one allocation cuts the nesting of futures the Lambda runtime wraps this
+            // in (rustc's layout queries otherwise overflow their depth limit).
+            None => Box::pin(self.verify_and_remember(presented)).await,
         }?;
         if !crate::cidr::allows(&verified.allowed_ips, source_ip) {
             return Err(Rejection::IpNotAllowed.into());
