@@ -40,6 +40,7 @@ async fn load(db: &aws_sdk_dynamodb::Client, table: &str, n: usize) {
                 created_at: created,
                 updated_at: created,
                 last_used_at: None,
+                last_used_ip: None,
                 expires_at: None,
                 revoked_at: None,
                 revoked_by: None,

@@ -10,6 +10,7 @@
 //! | `RETENTION_DAYS` | days an expired or revoked token is kept before TTL deletes it | `90` |
 //! | `LIST_READ_BUDGET` | most items one filtered list request reads | `2000` |
 //! | `AUTH_CACHE_TTL_SECONDS` | seconds the authorizer keeps a verification result (0: off) | `0` |
+//! | `LAST_USED_INTERVAL_SECONDS` | a token's use is recorded at most this often (0: never) | `60` |
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 
 use std::env;
@@ -52,6 +53,8 @@ pub struct Config {
     pub list_read_budget: usize,
     /// Seconds the authorizer caches a verification result (0: off).
     pub auth_cache_ttl_seconds: u32,
+    /// A token's use is recorded at most this often, in seconds (0: never recorded).
+    pub last_used_interval_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -68,6 +71,10 @@ impl std::fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("list_read_budget", &self.list_read_budget)
             .field("auth_cache_ttl_seconds", &self.auth_cache_ttl_seconds)
+            .field(
+                "last_used_interval_seconds",
+                &self.last_used_interval_seconds,
+            )
             .finish()
     }
 }
@@ -146,7 +153,22 @@ impl Config {
                 .filter(|n| *n <= 3600)
                 .ok_or_else(|| bad("AUTH_CACHE_TTL_SECONDS", "must be a whole number, 0..=3600"))?,
         };
+        let last_used_interval_seconds =
+            match get("LAST_USED_INTERVAL_SECONDS").filter(|v| !v.is_empty()) {
+                None => 60,
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 86_400)
+                    .ok_or_else(|| {
+                        bad(
+                            "LAST_USED_INTERVAL_SECONDS",
+                            "must be a whole number, 0..=86400",
+                        )
+                    })?,
+            };
         Ok(Self {
+            last_used_interval_seconds,
             table_name: required("TABLE_NAME")?,
             list_read_budget,
             auth_cache_ttl_seconds,

@@ -76,13 +76,16 @@ pub struct TokenItem {
     /// Last change (creation or revocation).
     #[serde(with = "time::rfc3339")]
     pub updated_at: Timestamp,
-    /// Last successful verification, if recorded.
+    /// Last successful verification, if recorded (at most once a minute).
     #[serde(
         default,
         with = "time::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used_at: Option<Timestamp>,
+    /// Source address of that verification, when the authorizer saw one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ip: Option<String>,
     /// Expiry; `None` never expires.
     #[serde(
         default,
@@ -136,6 +139,7 @@ impl TokenItem {
             created_at: self.created_at,
             updated_at: self.updated_at,
             last_used_at: self.last_used_at,
+            last_used_ip: self.last_used_ip.as_deref(),
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
             revoked_by: self.revoked_by.as_deref(),
@@ -174,6 +178,8 @@ pub struct TokenView<'a> {
     /// Last use or null.
     #[serde(with = "time::rfc3339::option")]
     pub last_used_at: Option<Timestamp>,
+    /// Source address of the last use, or null.
+    pub last_used_ip: Option<&'a str>,
     /// Expiry or null.
     #[serde(with = "time::rfc3339::option")]
     pub expires_at: Option<Timestamp>,
@@ -219,6 +225,7 @@ pub(crate) mod tests {
             created_at: t,
             updated_at: t,
             last_used_at: None,
+            last_used_ip: None,
             expires_at: Some(time::parse("2026-02-01T00:00:00Z").unwrap()),
             revoked_at: None,
             revoked_by: None,
@@ -263,6 +270,7 @@ pub(crate) mod tests {
             "created_at",
             "updated_at",
             "last_used_at",
+            "last_used_ip",
             "expires_at",
             "revoked_at",
             "revoked_by",
@@ -272,7 +280,7 @@ pub(crate) mod tests {
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }
-        assert_eq!(keys.len(), 17);
+        assert_eq!(keys.len(), 18);
         assert_eq!(json["created_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(json["last_used_at"], serde_json::Value::Null);
     }

@@ -92,6 +92,8 @@ pub struct TokenService<S> {
     retention: Duration,
     read_budget: usize,
     verify_cache: VerifyCache,
+    touched: std::sync::Mutex<std::collections::HashMap<Uuid, std::time::Instant>>,
+    touch_interval: std::time::Duration,
     rng: SystemRandom,
 }
 
@@ -107,6 +109,10 @@ impl<S: TokenStore> TokenService<S> {
             retention: Duration::days(i64::from(config.retention_days)),
             read_budget: config.list_read_budget,
             verify_cache: VerifyCache::new(config.auth_cache_ttl_seconds),
+            touched: Default::default(),
+            touch_interval: std::time::Duration::from_secs(u64::from(
+                config.last_used_interval_seconds,
+            )),
             rng: SystemRandom::new(),
         }
     }
@@ -189,6 +195,7 @@ impl<S: TokenStore> TokenService<S> {
             created_at: now,
             updated_at: now,
             last_used_at: None,
+            last_used_ip: None,
             expires_at: input.expires_at,
             revoked_at: None,
             revoked_by: None,
@@ -315,7 +322,42 @@ impl<S: TokenStore> TokenService<S> {
         if !crate::cidr::allows(&verified.allowed_ips, source_ip) {
             return Err(Rejection::IpNotAllowed.into());
         }
+        self.record_use(&verified.principal, source_ip);
         Ok(verified.principal)
+    }
+
+    /// Records the use off the response path (a spawned task), at most once per
+    /// `LAST_USED_INTERVAL_SECONDS` per token and instance; the store's condition makes it at
+    /// most once per interval overall.
+    fn record_use(&self, principal: &Principal, ip: Option<std::net::IpAddr>) {
+        if self.touch_interval.is_zero() {
+            return;
+        }
+        let Ok(id) = Uuid::parse_str(&principal.token_id) else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+            if touched
+                .get(&id)
+                .is_some_and(|t| now.duration_since(*t) < self.touch_interval)
+            {
+                return;
+            }
+            if touched.len() >= 10_000 {
+                touched.clear();
+            }
+            touched.insert(id, now);
+        }
+        let store = self.store.clone();
+        let ip = ip.map(|ip| ip.to_canonical().to_string());
+        let interval = Duration::from_std(self.touch_interval).unwrap_or_default();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch(id, time::now(), ip, interval).await {
+                tracing::warn!(token_id = %id, error = %e, "recording the last use failed");
+            }
+        });
     }
 
     async fn verify_and_remember(&self, presented: &str) -> Result<Verified, VerifyError> {

@@ -156,8 +156,9 @@ impl Counts {
     }
 }
 
-/// The narrow interface the service needs from storage.
-pub trait TokenStore: Send + Sync {
+/// The narrow interface the service needs from storage. A store is a cheap handle (a client
+/// and a table name), cloned into background tasks such as the last-use touch.
+pub trait TokenStore: Clone + Send + Sync + 'static {
     /// Writes a new token (record, credential, counters) atomically.
     fn insert(
         &self,
@@ -196,6 +197,17 @@ pub trait TokenStore: Send + Sync {
         &self,
         ids: &[Uuid],
     ) -> impl Future<Output = Result<Vec<TokenItem>, StoreError>> + Send;
+
+    /// Records a use at `at` from `ip`, unless one was recorded within `interval` before.
+    /// Never creates an item and never touches the status, so it cannot resurrect a deleted
+    /// token or undo a revocation. Returns whether it wrote.
+    fn touch(
+        &self,
+        id: Uuid,
+        at: Timestamp,
+        ip: Option<String>,
+        interval: chrono::Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Moves up to `limit` stored-active tokens of one `by_due` shard whose expiry is at or
     /// before `now` to `expired`. Returns how many moved.
@@ -308,6 +320,11 @@ impl DynamoStore {
     ) -> Result<bool, StoreError> {
         let mut record = record_attributes(new, purge_at)?;
         record.remove(schema::PK);
+        // Left as they are: a concurrent last-use touch must not be overwritten by this
+        // read's older values (a touch never writes status, so it cannot undo this either).
+        for touched in ["last_used_at", "last_used_ip", "last_used_sk"] {
+            record.remove(touched);
+        }
         let mut names = HashMap::new();
         let mut values = HashMap::new();
         let mut sets = Vec::new();
@@ -683,6 +700,45 @@ impl TokenStore for DynamoStore {
     async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
         self.batch_read(ids.iter().map(|id| schema::token_pk(*id)).collect())
             .await
+    }
+
+    async fn touch(
+        &self,
+        id: Uuid,
+        at: Timestamp,
+        ip: Option<String>,
+        interval: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        let mut update = String::from("SET last_used_at = :at, last_used_sk = :sk");
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::token_pk(id)))
+            .condition_expression(
+                "attribute_exists(#pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
+            )
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_values(":at", s(time::format(&at)))
+            .expression_attribute_values(":sk", s(format!("{}#{id}", time::format(&at))))
+            .expression_attribute_values(
+                ":cutoff",
+                s(time::format(&(at - interval))),
+            );
+        if let Some(ip) = ip {
+            update.push_str(", last_used_ip = :ip");
+            req = req.expression_attribute_values(":ip", s(ip));
+        }
+        match req.update_expression(update).send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn expire_due(

@@ -223,7 +223,7 @@ fn v2_event(token: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn uncached_verification_is_one_get_item_and_a_malformed_token_none() {
-    let app = App::start().await;
+    let app = App::start_with(&[("LAST_USED_INTERVAL_SECONDS", "0")]).await;
     let alice = app.mint("acme", "alice", USER).await;
     for (token, cost) in [
         (alice.as_str(), 1),
@@ -240,7 +240,11 @@ async fn uncached_verification_is_one_get_item_and_a_malformed_token_none() {
 
 #[tokio::test]
 async fn the_authorizer_cache_answers_repeat_checks_without_dynamodb() {
-    let app = App::start_with(&[("AUTH_CACHE_TTL_SECONDS", "60")]).await;
+    let app = App::start_with(&[
+        ("AUTH_CACHE_TTL_SECONDS", "60"),
+        ("LAST_USED_INTERVAL_SECONDS", "0"),
+    ])
+    .await;
     let (id, alice) = app
         .mint_with("acme", "alice", USER, Default::default())
         .await;
@@ -391,4 +395,131 @@ async fn bad_allowed_ips_are_named() {
     )
     .await
     .assert_problem(422, "validation-error");
+}
+
+/// Waits until the token's record shows a use (the touch runs in the background).
+async fn used(app: &App, id: &str) -> api_tokens::model::TokenItem {
+    use api_tokens::store::TokenStore as _;
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    for _ in 0..100 {
+        let t = app.service.store().get(id).await.unwrap().unwrap();
+        if t.last_used_at.is_some() {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the use was never recorded");
+}
+
+#[tokio::test]
+async fn a_use_is_recorded_with_its_address_at_most_once_per_interval() {
+    let app = App::start().await;
+    let (id, alice) = app
+        .mint_with("acme", "alice", USER, Default::default())
+        .await;
+    let mut event = v2_event(&alice);
+    event["requestContext"]["http"]["sourceIp"] = json!("198.51.100.23");
+    authorizer::handle(&app.service, event.clone())
+        .await
+        .unwrap();
+    let t = used(&app, &id).await;
+    assert_eq!(t.last_used_ip.as_deref(), Some("198.51.100.23"));
+    let first = t.last_used_at.unwrap();
+    // Within the interval: one GetItem per check, no further write.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = app.requests.get();
+    for _ in 0..5 {
+        authorizer::handle(&app.service, event.clone())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.requests.get() - before, 5);
+    let r = app.get(&format!("/tokens/{id}"), &alice).await;
+    assert_eq!(r.json["last_used_at"], api_tokens::time::format(&first));
+    assert_eq!(r.json["last_used_ip"], "198.51.100.23");
+    // And the list can sort by it.
+    let r = app.get("/tokens?sort=last_used_at&limit=1", &alice).await;
+    assert_eq!(r.json["items"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_touch_never_undoes_a_revocation_nor_resurrects_a_deleted_token() {
+    use api_tokens::store::TokenStore as _;
+    let app = App::start().await;
+    let root = integration_tests::principal("acme", "root", crate::ADMIN);
+    let store = app.service.store();
+    let minute = chrono::Duration::seconds(60);
+    // Touches racing revocations: every token ends revoked, record and credential alike.
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (id, _) = app
+            .mint_with(
+                "acme",
+                "alice",
+                USER,
+                CreateInput {
+                    name: format!("t{i}"),
+                    ..Default::default()
+                },
+            )
+            .await;
+        ids.push(uuid::Uuid::parse_str(&id).unwrap());
+    }
+    let app_ref = &app;
+    let races = ids.iter().map(|id| {
+        let (root, id) = (root.clone(), *id);
+        async move {
+            let key = id.to_string();
+            let touch = store.touch(
+                id,
+                api_tokens::time::now(),
+                Some("192.0.2.1".into()),
+                minute,
+            );
+            let revoke = app_ref.service.revoke(&root, &key, Some("race"));
+            let (t, r) = tokio::join!(touch, revoke);
+            t.unwrap();
+            r.unwrap();
+        }
+    });
+    futures_util::future::join_all(races).await;
+    for id in &ids {
+        let t = store.get(*id).await.unwrap().unwrap();
+        assert_eq!(t.status, api_tokens::model::StoredStatus::Revoked);
+        assert_eq!(
+            store.credential(*id).await.unwrap().unwrap().status,
+            api_tokens::model::StoredStatus::Revoked
+        );
+        // A later touch records the use but leaves the status alone.
+        store
+            .touch(*id, api_tokens::time::now() + minute * 2, None, minute)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(*id).await.unwrap().unwrap().status,
+            api_tokens::model::StoredStatus::Revoked
+        );
+    }
+    // A deleted (or never created) token stays absent.
+    let gone = ids[0];
+    app.dynamodb
+        .delete_item()
+        .table_name(&app.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(api_tokens::schema::token_pk(gone)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(!store
+        .touch(gone, api_tokens::time::now() + minute * 5, None, minute)
+        .await
+        .unwrap());
+    assert!(store.get(gone).await.unwrap().is_none());
+    assert!(!store
+        .touch(uuid::Uuid::now_v7(), api_tokens::time::now(), None, minute)
+        .await
+        .unwrap());
 }

@@ -57,6 +57,7 @@ fn sample_item() -> api_tokens::model::TokenItem {
         created_at: t,
         updated_at: t,
         last_used_at: None,
+        last_used_ip: None,
         expires_at: None,
         revoked_at: None,
         revoked_by: None,
