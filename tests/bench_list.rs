@@ -10,7 +10,7 @@ use api_tokens::model::{Status, StoredStatus, TokenItem};
 use api_tokens::store::record_attributes;
 use api_tokens::{schema, time, DynamoStore, TokenService};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use integration_tests::{dynamodb, endpoint, principal, test_config};
+use integration_tests::{dynamodb, endpoint, principal, sample_token, test_config};
 
 const RUNS: usize = 15;
 
@@ -20,33 +20,22 @@ async fn load(db: &aws_sdk_dynamodb::Client, table: &str, n: usize) {
         .map(|i| {
             let created = now - chrono::Duration::seconds((n - i) as i64);
             let item = TokenItem {
-                id: uuid::Uuid::now_v7(),
-                tenant_id: "bench".into(),
                 user_id: format!("user{}", i % 10),
                 name: if i % 100 == 42 {
                     format!("needle {i}")
                 } else {
                     format!("token {i}")
                 },
-                description: None,
-                prefix: "tkn_bench".into(),
                 scopes: vec!["tokens:read".into()],
                 status: match i % 10 {
                     0 => StoredStatus::Revoked,
                     1 => StoredStatus::Expired,
                     _ => StoredStatus::Active,
                 },
-                created_by: "bench".into(),
                 created_at: created,
                 updated_at: created,
-                last_used_at: None,
-                last_used_ip: None,
-                expires_at: None,
-                revoked_at: None,
-                revoked_by: None,
-                revocation_reason: None,
                 metadata: [("team".to_string(), format!("t{}", i % 7))].into(),
-                allowed_ips: vec![],
+                ..sample_token("bench", "bench")
             };
             record_attributes(&item, None).unwrap()
         })

@@ -98,6 +98,33 @@ pub fn test_config_with(table: &str, extra: &[(&str, &str)]) -> Config {
     .expect("test configuration is valid")
 }
 
+/// A plain active token record of `tenant` and `user`, created now, for tests and benchmarks
+/// that build records without the service (override fields with `..sample_token(..)`).
+pub fn sample_token(tenant: &str, user: &str) -> api_tokens::model::TokenItem {
+    let now = api_tokens::time::now();
+    api_tokens::model::TokenItem {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: tenant.into(),
+        user_id: user.into(),
+        name: "sample".into(),
+        description: None,
+        prefix: "tkn_sample".into(),
+        scopes: vec![],
+        status: api_tokens::model::StoredStatus::Active,
+        created_by: user.into(),
+        created_at: now,
+        updated_at: now,
+        last_used_at: None,
+        last_used_ip: None,
+        expires_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        revocation_reason: None,
+        metadata: Default::default(),
+        allowed_ips: vec![],
+    }
+}
+
 /// A principal for calling the service directly (as the authorizer context would).
 pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Principal {
     api_tokens::Principal {

@@ -170,7 +170,9 @@ pub const PROBLEM_BASE: &str = "/problems/";
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Throttled(detail) | StoreError::Unavailable(detail) => {
+            StoreError::Throttled(detail)
+            | StoreError::Unavailable(detail)
+            | StoreError::Contended(detail) => {
                 tracing::warn!(detail = %detail, "DynamoDB busy or unreachable");
                 Self::Unavailable
             }
@@ -214,8 +216,14 @@ mod tests {
         let r = ApiError::MethodNotAllowed(&["GET", "POST"]).into_response("/");
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["allow"], "GET, POST");
-        let r = ApiError::from(StoreError::Throttled("x".into())).into_response("/");
-        assert_eq!(r.status(), 503);
-        assert_eq!(r.headers()["retry-after"], "1");
+        for retryable in [
+            StoreError::Throttled("x".into()),
+            StoreError::Unavailable("x".into()),
+            StoreError::Contended("x".into()),
+        ] {
+            let r = ApiError::from(retryable).into_response("/");
+            assert_eq!(r.status(), 503);
+            assert_eq!(r.headers()["retry-after"], "1");
+        }
     }
 }

@@ -412,32 +412,26 @@ pub async fn list<S: TokenStore>(
         (false, Some(p)) => Some(p.clone()),
         (false, None) => None,
     };
+    if direction == Direction::Backward {
+        items.reverse();
+    }
+    // Onward: further in the direction just read, when more lies there. Back: the other way,
+    // from the page's edge nearest the cursor we came from (there is nothing back on page one).
+    let onward = if more_beyond {
+        resume.map(|p| seal(direction, &p))
+    } else {
+        None
+    };
+    let back = position.as_ref().map(|p| {
+        let (edge, opposite) = match direction {
+            Direction::Forward => (items.first(), Direction::Backward),
+            Direction::Backward => (items.last(), Direction::Forward),
+        };
+        seal(opposite, &edge.map(sort_key).unwrap_or_else(|| p.clone()))
+    });
     let (next_cursor, prev_cursor) = match direction {
-        Direction::Forward => {
-            let next = if more_beyond {
-                resume.map(|p| seal(Direction::Forward, &p))
-            } else {
-                None
-            };
-            let prev = position.as_ref().map(|p| {
-                let first = items.first().map(sort_key).unwrap_or_else(|| p.clone());
-                seal(Direction::Backward, &first)
-            });
-            (next, prev)
-        }
-        Direction::Backward => {
-            items.reverse();
-            let prev = if more_beyond {
-                resume.map(|p| seal(Direction::Backward, &p))
-            } else {
-                None
-            };
-            let next = position.as_ref().map(|p| {
-                let last = items.last().map(sort_key).unwrap_or_else(|| p.clone());
-                seal(Direction::Forward, &last)
-            });
-            (next, prev)
-        }
+        Direction::Forward => (onward, back),
+        Direction::Backward => (back, onward),
     };
     let (total, total_capped) = if q.include_total {
         count(store, q, tenant, owner, now, &mut stats).await?

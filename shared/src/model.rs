@@ -22,9 +22,6 @@ pub enum StoredStatus {
 }
 
 impl StoredStatus {
-    /// Every stored status.
-    pub const ALL: [StoredStatus; 3] = [Self::Active, Self::Expired, Self::Revoked];
-
     /// The value stored in `status` and in the status index keys.
     pub fn as_str(self) -> &'static str {
         match self {

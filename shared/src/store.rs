@@ -235,16 +235,6 @@ impl DynamoStore {
         }
     }
 
-    /// The client, for tools that need the table directly (setup, tests).
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The table name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     async fn get_item<T: serde::de::DeserializeOwned>(
         &self,
         pk: String,

@@ -163,12 +163,7 @@ async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
     let (id, alice) = app
         .mint_with("acme", "alice", USER, Default::default())
         .await;
-    let event = |auth: &str| {
-        json!({"version": "2.0", "type": "REQUEST", "routeArn": "arn:aws:execute-api:eu-west-1:1:api/$default/GET/tokens",
-               "identitySource": [auth], "routeKey": "GET /tokens", "rawPath": "/tokens", "rawQueryString": "",
-               "headers": {"authorization": auth}, "requestContext": {"http": {"method": "GET", "path": "/tokens"}}})
-    };
-    let ok = authorizer::handle(&app.service, event(&format!("Bearer {alice}")))
+    let ok = authorizer::handle(&app.service, v2_event(&alice))
         .await
         .unwrap();
     assert_eq!(
@@ -176,7 +171,7 @@ async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
         json!({"isAuthorized": true, "context": {
             "tenant_id": "acme", "user_id": "alice", "token_id": id, "scopes": "tokens:read tokens:write"}})
     );
-    let denied = authorizer::handle(&app.service, event("Bearer tkn_nope"))
+    let denied = authorizer::handle(&app.service, v2_event("tkn_nope"))
         .await
         .unwrap();
     assert_eq!(denied["isAuthorized"], false);
@@ -214,6 +209,7 @@ async fn the_rest_api_authorizer_answers_with_an_iam_policy_or_unauthorized() {
         .is_err());
 }
 
+/// An HTTP API (payload 2.0) authorizer event presenting `token`.
 fn v2_event(token: &str) -> serde_json::Value {
     json!({"version": "2.0", "type": "REQUEST", "routeArn": "arn:aws:execute-api:eu-west-1:1:api/$default/GET/tokens",
            "identitySource": [format!("Bearer {token}")], "routeKey": "GET /tokens", "rawPath": "/tokens",
