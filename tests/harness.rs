@@ -122,6 +122,8 @@ pub fn sample_token(tenant: &str, user: &str) -> api_tokens::model::TokenItem {
         revocation_reason: None,
         metadata: Default::default(),
         allowed_ips: vec![],
+        rotated_from: None,
+        rotated_to: None,
     }
 }
 
@@ -132,6 +134,7 @@ pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Princ
         user_id: user.into(),
         token_id: uuid::Uuid::now_v7().to_string(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        expires_at: None,
     }
 }
 
@@ -349,6 +352,24 @@ impl App {
     /// `POST path` with a token and a JSON body.
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
         self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// `POST path` with a token, an `Idempotency-Key` and a JSON body.
+    pub async fn post_keyed(&self, path: &str, token: &str, key: &str, body: Value) -> Reply {
+        let auth = format!("Bearer {token}");
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ];
+        let bytes = serde_json::to_vec(&body).unwrap();
+        self.raw(Method::POST, path, &headers, bytes).await
+    }
+
+    /// `PATCH path` with a token and a JSON body.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     /// Sends exactly these headers and body bytes.

@@ -11,12 +11,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError};
+use crate::idempotency::{self, Keyed};
 use crate::identity::Principal;
 use crate::listing::{ListQuery, MAX_TOKEN_IDS};
 use crate::model::Status;
 use crate::model::{CreatedView, TokenView};
 use crate::schema::SortField;
-use crate::service::{CreateInput, TokenService};
+use crate::service::{CreateInput, Minted, RotateInput, TokenService, MAX_GRACE_PERIOD};
+use crate::store::Patch;
 use crate::store::TokenStore;
 use crate::time::{self, Timestamp};
 use uuid::Uuid;
@@ -43,17 +45,23 @@ pub enum Operation {
     DeleteToken,
     /// `POST /tokens/{id}/revoke`
     RevokeToken,
+    /// `POST /tokens/{id}/rotate`
+    RotateToken,
+    /// `PATCH /tokens/{id}`: name, description, metadata.
+    UpdateToken,
 }
 
 /// Every route: method, path template, operation. The single source for the Lambda functions,
 /// the dev server and the route tests.
-pub const ROUTES: [(Method, &str, Operation); 6] = [
+pub const ROUTES: [(Method, &str, Operation); 8] = [
     (Method::GET, "/tokens", Operation::ListTokens),
     (Method::POST, "/tokens", Operation::CreateToken),
     (Method::GET, "/tokens/self", Operation::GetSelf),
     (Method::GET, "/tokens/{id}", Operation::GetToken),
+    (Method::PATCH, "/tokens/{id}", Operation::UpdateToken),
     (Method::DELETE, "/tokens/{id}", Operation::DeleteToken),
     (Method::POST, "/tokens/{id}/revoke", Operation::RevokeToken),
+    (Method::POST, "/tokens/{id}/rotate", Operation::RotateToken),
 ];
 
 /// Operations of the list function.
@@ -62,10 +70,14 @@ pub const LIST_FUNCTION: &[Operation] = &[
     Operation::GetToken,
     Operation::GetSelf,
 ];
-/// Operations of the create function.
-pub const CREATE_FUNCTION: &[Operation] = &[Operation::CreateToken];
-/// Operations of the revoke function.
-pub const REVOKE_FUNCTION: &[Operation] = &[Operation::RevokeToken, Operation::DeleteToken];
+/// Operations of the create function: everything that mints a secret.
+pub const CREATE_FUNCTION: &[Operation] = &[Operation::CreateToken, Operation::RotateToken];
+/// Operations of the revoke function: changes to existing tokens.
+pub const REVOKE_FUNCTION: &[Operation] = &[
+    Operation::RevokeToken,
+    Operation::DeleteToken,
+    Operation::UpdateToken,
+];
 /// Every operation (the local dev server).
 pub const ALL_OPERATIONS: &[Operation] = &[
     Operation::ListTokens,
@@ -74,6 +86,8 @@ pub const ALL_OPERATIONS: &[Operation] = &[
     Operation::GetSelf,
     Operation::DeleteToken,
     Operation::RevokeToken,
+    Operation::RotateToken,
+    Operation::UpdateToken,
 ];
 
 /// A request matched to a route.
@@ -94,6 +108,7 @@ pub fn match_route(method: &Method, path: &str) -> Result<Matched, ApiError> {
         ["tokens", "self"] => ("/tokens/self", None),
         ["tokens", id] if !id.is_empty() => ("/tokens/{id}", Some(id.to_string())),
         ["tokens", id, "revoke"] if !id.is_empty() => ("/tokens/{id}/revoke", Some(id.to_string())),
+        ["tokens", id, "rotate"] if !id.is_empty() => ("/tokens/{id}/rotate", Some(id.to_string())),
         _ => return Err(ApiError::RouteNotFound),
     };
     match_template(method, template, id)
@@ -122,8 +137,8 @@ pub fn allowed_methods(template: &str) -> &'static [&'static str] {
     match template {
         "/tokens" => &["GET", "POST"],
         "/tokens/self" => &["GET"],
-        "/tokens/{id}" => &["GET", "DELETE"],
-        "/tokens/{id}/revoke" => &["POST"],
+        "/tokens/{id}" => &["GET", "PATCH", "DELETE"],
+        "/tokens/{id}/revoke" | "/tokens/{id}/rotate" => &["POST"],
         _ => &[],
     }
 }
@@ -208,6 +223,7 @@ async fn dispatch<S: TokenStore>(
         }
         Operation::CreateToken => {
             reject_query(req, &[])?;
+            let key = idempotency_key(req)?;
             let body = read_json(req)?.ok_or_else(|| {
                 ApiError::field(
                     vec!["body".into()],
@@ -216,16 +232,31 @@ async fn dispatch<S: TokenStore>(
                 )
             })?;
             let input = parse_create(&body, time::now(), service.scopes())?;
-            let (item, secret) = service.create(&caller, input).await?;
-            let view = CreatedView {
-                token: item.view(time::now()),
-                secret: secret.expose(),
-            };
-            let mut resp = json_response(StatusCode::CREATED, &view);
-            if let Ok(location) = HeaderValue::from_str(&format!("/tokens/{}", item.id)) {
-                resp.headers_mut().insert(header::LOCATION, location);
-            }
-            Ok(resp)
+            let key = key.map(|k| Keyed::new(&caller, &k, "POST /tokens", "", &body));
+            let minted = service.create(&caller, input, key.as_ref()).await?;
+            Ok(minted_response(&minted))
+        }
+        Operation::RotateToken => {
+            reject_query(req, &[])?;
+            let key = idempotency_key(req)?;
+            let body = read_json(req)?.unwrap_or_else(|| Value::Object(Map::new()));
+            let input = parse_rotate(&body, time::now())?;
+            let key = key.map(|k| Keyed::new(&caller, &k, "POST /tokens/{id}/rotate", id, &body));
+            let minted = service.rotate(&caller, id, input, key.as_ref()).await?;
+            Ok(minted_response(&minted))
+        }
+        Operation::UpdateToken => {
+            reject_query(req, &[])?;
+            let body = read_json(req)?.ok_or_else(|| {
+                ApiError::field(
+                    vec!["body".into()],
+                    "missing",
+                    "a JSON object body is required",
+                )
+            })?;
+            let patch = parse_update(&body)?;
+            let item = service.update(&caller, id, &patch).await?;
+            Ok(json_response(StatusCode::OK, &item.view(time::now())))
         }
         Operation::RevokeToken | Operation::DeleteToken => {
             reject_query(req, &[])?;
@@ -241,6 +272,45 @@ async fn dispatch<S: TokenStore>(
             }
             Ok(json_response(StatusCode::OK, &item.view(time::now())))
         }
+    }
+}
+
+/// The `201` answer of a create or rotation: the token with its secret, and where it lives.
+/// A replay (same `Idempotency-Key`) is the same answer, marked `Idempotent-Replayed: true`.
+fn minted_response(minted: &Minted) -> Response<Body> {
+    let view = CreatedView {
+        token: minted.item.view(time::now()),
+        secret: minted.secret.expose(),
+    };
+    let mut resp = json_response(StatusCode::CREATED, &view);
+    let headers = resp.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&format!("/tokens/{}", minted.item.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    if minted.replayed {
+        headers.insert(
+            idempotency::REPLAYED_HEADER,
+            HeaderValue::from_static("true"),
+        );
+    }
+    resp
+}
+
+/// The `Idempotency-Key` header, if sent: 1..=255 printable ASCII characters.
+fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(idempotency::HEADER) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(k) if idempotency::valid_key(k) => Ok(Some(k.to_string())),
+        _ => Err(ApiError::field(
+            loc(&["header", "Idempotency-Key"]),
+            "string_pattern_mismatch",
+            format!(
+                "must be 1..={} printable ASCII characters",
+                idempotency::MAX_KEY_BYTES
+            ),
+        )),
     }
 }
 
@@ -599,6 +669,10 @@ impl<'a> Checker<'a> {
         Ok(Self { obj, errors })
     }
 
+    fn fail_body(&mut self, kind: &'static str, msg: impl Into<String>) {
+        self.errors.push(FieldError::new(loc(&["body"]), kind, msg));
+    }
+
     fn fail(&mut self, field: &str, kind: &'static str, msg: impl Into<String>) {
         self.errors
             .push(FieldError::new(loc(&["body", field]), kind, msg));
@@ -639,6 +713,85 @@ impl<'a> Checker<'a> {
             return Some(s.to_string());
         }
         None
+    }
+
+    /// An optional token name: 1..=128 characters, not blank.
+    fn name(&mut self) -> Option<String> {
+        let name = self.string("name", 1, MAX_NAME_CHARS)?;
+        if name.trim().is_empty() {
+            self.fail("name", "string_too_short", "name must not be blank");
+            return None;
+        }
+        Some(name)
+    }
+
+    /// An optional RFC 3339 date-time that must be later than `now`.
+    fn future_time(&mut self, field: &str, now: Timestamp) -> Option<Timestamp> {
+        match self.get(field)?.as_str().map(time::parse) {
+            None => self.fail(field, "string_type", "must be an RFC 3339 date-time string"),
+            Some(None) => self.fail(
+                field,
+                "datetime_parsing",
+                "must be an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z",
+            ),
+            Some(Some(t)) if t <= now => {
+                self.fail(field, "datetime_future", "must be in the future")
+            }
+            Some(Some(t)) => return Some(t),
+        }
+        None
+    }
+
+    /// Optional `metadata`: at most [`MAX_METADATA_ENTRIES`] string labels.
+    fn metadata(&mut self) -> Option<BTreeMap<String, String>> {
+        let mut metadata = BTreeMap::new();
+        match self.get("metadata")? {
+            Value::Object(map) => {
+                if map.len() > MAX_METADATA_ENTRIES {
+                    self.fail(
+                        "metadata",
+                        "too_long",
+                        format!("at most {MAX_METADATA_ENTRIES} entries"),
+                    );
+                }
+                for (k, v) in map {
+                    let at = vec!["body".into(), "metadata".into(), Value::from(k.as_str())];
+                    match v.as_str() {
+                        _ if !valid_metadata_key(k) => self.errors.push(FieldError::new(
+                            at,
+                            "invalid_key",
+                            format!("keys are 1..={MAX_METADATA_KEY_CHARS} of [A-Za-z0-9._:-]"),
+                        )),
+                        None => self.errors.push(FieldError::new(
+                            at,
+                            "string_type",
+                            "values must be strings",
+                        )),
+                        Some(s)
+                            if s.chars().count() > MAX_METADATA_VALUE_CHARS
+                                || s.chars().any(char::is_control) =>
+                        {
+                            self.errors.push(FieldError::new(
+                                at,
+                                "string_too_long",
+                                format!(
+                                    "values are at most {MAX_METADATA_VALUE_CHARS} characters, no control characters"
+                                ),
+                            ))
+                        }
+                        Some(s) => {
+                            metadata.insert(k.clone(), s.to_string());
+                        }
+                    }
+                }
+            }
+            _ => self.fail(
+                "metadata",
+                "dict_type",
+                "must be an object of string values",
+            ),
+        }
+        Some(metadata)
     }
 
     fn finish<T>(self, value: T) -> Result<T, ApiError> {
@@ -700,12 +853,10 @@ pub fn parse_create(
     catalog: &crate::scope::ScopeCatalog,
 ) -> Result<CreateInput, ApiError> {
     let mut c = Checker::new(body, &CREATE_FIELDS)?;
-    let name = c.string("name", 1, MAX_NAME_CHARS);
     if c.get("name").is_none() {
         c.fail("name", "missing", "name is required");
-    } else if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        c.fail("name", "string_too_short", "name must not be blank");
     }
+    let name = c.name();
     let description = c.string("description", 0, MAX_DESCRIPTION_CHARS);
 
     let mut scopes = Vec::new();
@@ -734,25 +885,7 @@ pub fn parse_create(
         Some(_) => c.fail("scopes", "list_type", "must be an array of scope strings"),
     }
 
-    let mut expires_at = None;
-    if let Some(v) = c.get("expires_at") {
-        match v.as_str().map(time::parse) {
-            None => c.fail(
-                "expires_at",
-                "string_type",
-                "must be an RFC 3339 date-time string",
-            ),
-            Some(None) => c.fail(
-                "expires_at",
-                "datetime_parsing",
-                "must be an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z",
-            ),
-            Some(Some(t)) if t <= now => {
-                c.fail("expires_at", "datetime_future", "must be in the future")
-            }
-            Some(Some(t)) => expires_at = Some(t),
-        }
-    }
+    let mut expires_at = c.future_time("expires_at", now);
     if let Some(v) = c.get("expires_in_days") {
         if c.get("expires_at").is_some() {
             c.fail(
@@ -782,49 +915,7 @@ pub fn parse_create(
         );
     }
 
-    let mut metadata = BTreeMap::new();
-    match c.get("metadata") {
-        None => {}
-        Some(Value::Object(map)) => {
-            if map.len() > MAX_METADATA_ENTRIES {
-                c.fail(
-                    "metadata",
-                    "too_long",
-                    format!("at most {MAX_METADATA_ENTRIES} entries"),
-                );
-            }
-            for (k, v) in map {
-                let at = vec!["body".into(), "metadata".into(), Value::from(k.as_str())];
-                let key_ok = (1..=MAX_METADATA_KEY_CHARS).contains(&k.len())
-                    && k.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':')
-                    });
-                match v.as_str() {
-                    _ if !key_ok => c.errors.push(FieldError::new(
-                        at,
-                        "invalid_key",
-                        format!("keys are 1..={MAX_METADATA_KEY_CHARS} of [A-Za-z0-9._:-]"),
-                    )),
-                    None => c.errors.push(FieldError::new(at, "string_type", "values must be strings")),
-                    Some(s) if s.chars().count() > MAX_METADATA_VALUE_CHARS || s.chars().any(char::is_control) => {
-                        c.errors.push(FieldError::new(
-                            at,
-                            "string_too_long",
-                            format!("values are at most {MAX_METADATA_VALUE_CHARS} characters, no control characters"),
-                        ))
-                    }
-                    Some(s) => {
-                        metadata.insert(k.clone(), s.to_string());
-                    }
-                }
-            }
-        }
-        Some(_) => c.fail(
-            "metadata",
-            "dict_type",
-            "must be an object of string values",
-        ),
-    }
+    let metadata = c.metadata().unwrap_or_default();
 
     let mut allowed_ips = Vec::new();
     match c.get("allowed_ips") {
@@ -864,6 +955,82 @@ pub fn parse_create(
         metadata,
     };
     c.finish(input)
+}
+
+/// The fields of a `POST /tokens/{id}/rotate` body.
+pub const ROTATE_FIELDS: [&str; 2] = ["grace_period_seconds", "expires_at"];
+
+/// Validates a rotation body `{grace_period_seconds?, expires_at?}` (empty: no grace
+/// period, the old token's lifetime).
+pub fn parse_rotate(body: &Value, now: Timestamp) -> Result<RotateInput, ApiError> {
+    let mut c = Checker::new(body, &ROTATE_FIELDS)?;
+    let max = MAX_GRACE_PERIOD.num_seconds();
+    let grace_period = match c.get("grace_period_seconds").map(Value::as_i64) {
+        None => 0,
+        Some(Some(n)) if (0..=max).contains(&n) => n,
+        Some(Some(_)) => {
+            c.fail(
+                "grace_period_seconds",
+                "range",
+                format!("must be between 0 and {max} (7 days)"),
+            );
+            0
+        }
+        Some(None) => {
+            c.fail("grace_period_seconds", "int_type", "must be a whole number");
+            0
+        }
+    };
+    let expires_at = c.future_time("expires_at", now);
+    c.finish(RotateInput {
+        grace_period: chrono::Duration::seconds(grace_period),
+        expires_at,
+    })
+}
+
+/// The fields `PATCH /tokens/{id}` may change.
+pub const UPDATE_FIELDS: [&str; 3] = ["name", "description", "metadata"];
+
+/// Validates a `PATCH /tokens/{id}` body: `name`, `description` (`null` removes it) and
+/// `metadata` (replaces the map; `null` empties it). Every other token field is named as
+/// immutable: scopes, expiry, owner and address limits never change after creation.
+pub fn parse_update(body: &Value) -> Result<Patch, ApiError> {
+    let mut c = Checker::new(body, &UPDATE_FIELDS)?;
+    for e in &mut c.errors {
+        let field = e.loc.get(1).and_then(Value::as_str).unwrap_or_default();
+        if CREATE_FIELDS.contains(&field) || ROTATE_FIELDS.contains(&field) {
+            e.kind = "immutable";
+            e.msg = "cannot change after creation; rotate or create a token instead".into();
+        }
+    }
+    let name = c.name();
+    if c.obj.get("name").is_some_and(Value::is_null) {
+        c.fail("name", "missing", "name cannot be removed");
+    }
+    let description = match c.obj.get("description") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(
+            c.string("description", 0, MAX_DESCRIPTION_CHARS)
+                .filter(|d| !d.is_empty()),
+        ),
+    };
+    let metadata = match c.obj.get("metadata") {
+        None => None,
+        Some(Value::Null) => Some(BTreeMap::new()),
+        Some(_) => c.metadata(),
+    };
+    if c.obj.keys().all(|k| !UPDATE_FIELDS.contains(&k.as_str())) && c.errors.is_empty() {
+        c.fail_body(
+            "missing",
+            "give at least one of name, description, metadata",
+        );
+    }
+    c.finish(Patch {
+        name,
+        description,
+        metadata,
+    })
 }
 
 /// Validates a revocation body `{reason?}`.

@@ -63,6 +63,12 @@ pub enum ApiError {
     /// The cursor was edited, truncated, or issued for another tenant, caller or query.
     #[error("the cursor is invalid, or was issued for a different query or caller")]
     InvalidCursor,
+    /// Only an active token that has not been rotated yet can be rotated.
+    #[error("{0}")]
+    NotRotatable(String),
+    /// The `Idempotency-Key` was used, within its window, for a different request.
+    #[error("this Idempotency-Key was already used for a different request; use a new key")]
+    IdempotencyKeyReused,
     /// One or more fields or parameters are invalid.
     #[error("{} invalid field(s)", .0.len())]
     Validation(Vec<FieldError>),
@@ -106,6 +112,12 @@ impl ApiError {
             ),
             Self::MalformedJson(_) => (S::BAD_REQUEST, "malformed-json", "Malformed JSON"),
             Self::InvalidCursor => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
+            Self::NotRotatable(_) => (S::CONFLICT, "token-not-rotatable", "Token not rotatable"),
+            Self::IdempotencyKeyReused => (
+                S::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            ),
             Self::Validation(_) => (
                 S::UNPROCESSABLE_ENTITY,
                 "validation-error",

@@ -8,6 +8,7 @@ use lambda_http::RequestExt;
 use serde_json::Value;
 
 use crate::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+use crate::time::{self, Timestamp};
 
 /// The verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct Principal {
     pub token_id: String,
     /// Scopes the token carries.
     pub scopes: Vec<String>,
+    /// When the presented token expires (`None`: never). Tokens it creates may not outlive it.
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Authorizer context keys. Values are strings so both HTTP and REST APIs pass them through.
@@ -28,6 +31,7 @@ mod key {
     pub const USER: &str = "user_id";
     pub const TOKEN: &str = "token_id";
     pub const SCOPES: &str = "scopes";
+    pub const EXPIRES: &str = "expires_at";
 }
 
 impl Principal {
@@ -51,17 +55,27 @@ impl Principal {
         self.has(TOKENS_WRITE) || self.is_admin()
     }
 
-    /// The authorizer context that carries this principal to the handlers.
+    /// The authorizer context that carries this principal to the handlers. `expires_at` is
+    /// an empty string for a token that never expires.
     pub fn to_context(&self) -> HashMap<String, Value> {
         HashMap::from([
             (key::TENANT.into(), Value::from(self.tenant_id.clone())),
             (key::USER.into(), Value::from(self.user_id.clone())),
             (key::TOKEN.into(), Value::from(self.token_id.clone())),
             (key::SCOPES.into(), Value::from(self.scopes.join(" "))),
+            (
+                key::EXPIRES.into(),
+                Value::from(
+                    self.expires_at
+                        .map(|t| time::format(&t))
+                        .unwrap_or_default(),
+                ),
+            ),
         ])
     }
 
-    /// Reads the principal back from an authorizer context; `None` if any part is missing.
+    /// Reads the principal back from an authorizer context; `None` if any part is missing or
+    /// an expiry does not parse.
     pub fn from_context(ctx: &HashMap<String, Value>) -> Option<Self> {
         let get = |k: &str| {
             ctx.get(k)
@@ -80,6 +94,10 @@ impl Principal {
                 .split_whitespace()
                 .map(str::to_string)
                 .collect(),
+            expires_at: match get(key::EXPIRES) {
+                Some(t) => Some(time::parse(&t)?),
+                None => None,
+            },
         })
     }
 
@@ -105,6 +123,7 @@ mod tests {
             user_id: "alice".into(),
             token_id: "t1".into(),
             scopes: vec!["tokens:read".into(), "orders:read".into()],
+            expires_at: time::parse("2027-01-01T00:00:00Z"),
         }
     }
 
@@ -117,12 +136,27 @@ mod tests {
     }
 
     #[test]
+    fn a_token_without_expiry_round_trips() {
+        let forever = Principal {
+            expires_at: None,
+            ..alice()
+        };
+        assert_eq!(
+            Principal::from_context(&forever.to_context()),
+            Some(forever)
+        );
+    }
+
+    #[test]
     fn an_incomplete_context_is_no_principal() {
         let mut ctx = alice().to_context();
         ctx.remove("tenant_id");
         assert_eq!(Principal::from_context(&ctx), None);
         let mut ctx = alice().to_context();
         ctx.insert("user_id".into(), Value::from(""));
+        assert_eq!(Principal::from_context(&ctx), None);
+        let mut ctx = alice().to_context();
+        ctx.insert("expires_at".into(), Value::from("soon"));
         assert_eq!(Principal::from_context(&ctx), None);
     }
 

@@ -11,6 +11,7 @@ pub mod cidr;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod idempotency;
 pub mod identity;
 pub mod listing;
 pub mod model;

@@ -617,20 +617,30 @@ async fn count<S: TokenStore>(
         && !q.expires.is_set()
         && !q.last_used.is_set();
     if plain {
-        let counts = store.counts(tenant, owner).await?;
-        stats.requests += 1;
         let statuses = wanted_statuses(q);
+        // Tokens past expiry that the sweeper has not moved yet count as expired (or, at the
+        // end of a rotation's grace period, revoked), not active: read that backlog (usually
+        // empty) beside the counters unless every status is wanted.
+        let mut lag_stats = ReadStats::default();
+        let backlog = async {
+            if statuses.len() == 3 {
+                return Ok(Lag::default());
+            }
+            lagging(store, tenant, owner, now, &mut lag_stats).await
+        };
+        let (counts, lag) = futures_util::future::join(store.counts(tenant, owner), backlog).await;
+        let (counts, lag) = (counts?, lag?);
+        stats.requests += 1 + lag_stats.requests;
+        stats.items_read += lag_stats.items_read;
+        stats.capacity += lag_stats.capacity;
         let mut total: i64 = statuses.iter().map(|s| counts.of(stored(*s))).sum();
-        // Tokens past expiry that the sweeper has not moved yet count as expired, not active.
         let wants = |s| statuses.contains(&s);
-        if wants(Status::Active) != wants(Status::Expired) {
-            let lagging = lagging_expired(store, tenant, owner, now, stats).await? as i64;
-            total += if wants(Status::Expired) {
-                lagging
-            } else {
-                -lagging
-            };
-        }
+        let moved = |to: Status, n: usize| match (wants(Status::Active), wants(to)) {
+            (true, false) => -(n as i64),
+            (false, true) => n as i64,
+            _ => 0,
+        };
+        total += moved(Status::Expired, lag.expired) + moved(Status::Revoked, lag.revoked);
         return Ok((Some(total.max(0) as u64), false));
     }
     let counting = ListQuery {
@@ -680,21 +690,30 @@ async fn count<S: TokenStore>(
     })
 }
 
-/// Stored-active tokens already past expiry (the sweeper's backlog), for exact counts.
-async fn lagging_expired<S: TokenStore>(
+/// The sweeper's backlog: stored-active tokens already past expiry.
+#[derive(Debug, Default)]
+struct Lag {
+    /// Past their expiry: they read expired.
+    expired: usize,
+    /// Rotated, past their grace period: they read revoked.
+    revoked: usize,
+}
+
+/// Counts the sweeper's backlog, for exact counts.
+async fn lagging<S: TokenStore>(
     store: &S,
     tenant: &str,
     owner: Option<&str>,
     now: Timestamp,
     stats: &mut ReadStats,
-) -> Result<usize, StoreError> {
+) -> Result<Lag, StoreError> {
     let partition = schema::partition_value(Partition::TenantStatus, tenant, "", "active");
     let range = KeyRange {
         lower: None,
         upper: Some(format!("{}$", time::format(&now))),
     };
     let mut after: Option<String> = None;
-    let mut n = 0;
+    let mut lag = Lag::default();
     loop {
         let page = store
             .page(&PageRequest {
@@ -709,14 +728,19 @@ async fn lagging_expired<S: TokenStore>(
         stats.requests += 1;
         stats.items_read += page.items.len();
         stats.capacity += page.capacity;
-        n += page
+        for t in page
             .items
             .iter()
             .filter(|t| owner.is_none_or(|o| t.user_id == o))
-            .count();
+        {
+            match t.rotated_to {
+                Some(_) => lag.revoked += 1,
+                None => lag.expired += 1,
+            }
+        }
         match (page.more, page.items.last()) {
             (true, Some(last)) => after = Some(SortField::ExpiresAt.key_of(last)),
-            _ => return Ok(n),
+            _ => return Ok(lag),
         }
     }
 }

@@ -109,6 +109,13 @@ pub struct TokenItem {
     /// CIDR blocks requests must come from (empty: anywhere).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_ips: Vec<String>,
+    /// The token this one replaced by rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<Uuid>,
+    /// The token that replaced this one by rotation. Until its grace period ends (its
+    /// `expires_at`) this token still works; then it reads as revoked with reason `rotated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_to: Option<Uuid>,
 }
 
 impl TokenItem {
@@ -117,7 +124,13 @@ impl TokenItem {
         match self.status {
             StoredStatus::Revoked => Status::Revoked,
             StoredStatus::Expired => Status::Expired,
-            StoredStatus::Active if self.expires_at.is_some_and(|e| e <= now) => Status::Expired,
+            StoredStatus::Active if self.expires_at.is_some_and(|e| e <= now) => {
+                if self.rotated_to.is_some() {
+                    Status::Revoked
+                } else {
+                    Status::Expired
+                }
+            }
             StoredStatus::Active => Status::Active,
         }
     }
@@ -143,6 +156,8 @@ impl TokenItem {
             revocation_reason: self.revocation_reason.as_deref(),
             metadata: &self.metadata,
             allowed_ips: &self.allowed_ips,
+            rotated_from: self.rotated_from,
+            rotated_to: self.rotated_to,
         }
     }
 }
@@ -191,6 +206,10 @@ pub struct TokenView<'a> {
     pub metadata: &'a BTreeMap<String, String>,
     /// CIDR blocks requests must come from (empty: anywhere).
     pub allowed_ips: &'a [String],
+    /// The token this one replaced, or null.
+    pub rotated_from: Option<Uuid>,
+    /// The token that replaced this one, or null.
+    pub rotated_to: Option<Uuid>,
 }
 
 /// The `201` body of a creation: the token plus its secret, shown this once.
@@ -229,6 +248,8 @@ pub(crate) mod tests {
             revocation_reason: None,
             metadata: BTreeMap::new(),
             allowed_ips: vec![],
+            rotated_from: None,
+            rotated_to: None,
         }
     }
 
@@ -243,6 +264,18 @@ pub(crate) mod tests {
         assert_eq!(t.status_at(expiry), Status::Expired);
         t.status = StoredStatus::Revoked;
         assert_eq!(t.status_at(expiry), Status::Revoked);
+    }
+
+    #[test]
+    fn a_rotated_token_reads_revoked_once_its_grace_period_ends() {
+        let mut t = item();
+        t.rotated_to = Some(Uuid::now_v7());
+        let grace_end = t.expires_at.unwrap();
+        assert_eq!(
+            t.status_at(grace_end - chrono::Duration::milliseconds(1)),
+            Status::Active
+        );
+        assert_eq!(t.status_at(grace_end), Status::Revoked);
     }
 
     #[test]
@@ -274,10 +307,12 @@ pub(crate) mod tests {
             "revocation_reason",
             "metadata",
             "allowed_ips",
+            "rotated_from",
+            "rotated_to",
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }
-        assert_eq!(keys.len(), 18);
+        assert_eq!(keys.len(), 20);
         assert_eq!(json["created_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(json["last_used_at"], serde_json::Value::Null);
     }

@@ -5,6 +5,7 @@
 //! | token record | `TOKEN#<id>` | the public token attributes and every index key |
 //! | credential | `CRED#<id>` | the secret hash and what verification needs; in no index |
 //! | counters | `COUNT#<tenant>##<shard>`, `COUNT#<tenant>#<user>#<shard>` | `active`, `expired`, `revoked` |
+//! | idempotency record | `IDEM#<tenant>#<user>#<key digest>` | request fingerprint, sealed result, 24 h TTL |
 //!
 //! The id is encoded in the secret, so a verifier finds the credential with one `GetItem`.
 //! Records carry no secret material, so every index projects `ALL` and lists never need a
@@ -69,7 +70,7 @@ impl SortField {
     pub fn key_of(self, t: &TokenItem) -> String {
         match self {
             Self::CreatedAt => created_sk(&t.created_at, t.id),
-            Self::Name => format!("{}\u{1}{}", t.name.to_lowercase(), t.id),
+            Self::Name => name_sk(&t.name, t.id),
             Self::ExpiresAt => match &t.expires_at {
                 Some(e) => format!("{}#{}", time::format(e), t.id),
                 None => format!("~#{}", t.id),
@@ -204,6 +205,17 @@ pub fn group(status: StoredStatus) -> &'static str {
 /// Base-table key of a token record.
 pub fn token_pk(id: Uuid) -> String {
     format!("TOKEN#{id}")
+}
+
+/// The `name_sk` of a token: names sort case-insensitively, ties by id.
+pub fn name_sk(name: &str, id: Uuid) -> String {
+    format!("{}\u{1}{}", name.to_lowercase(), id)
+}
+
+/// Base-table key of an idempotency record: the caller's tenant and user, and a digest of the
+/// client's `Idempotency-Key` (so any key text fits, and none is stored).
+pub fn idempotency_pk(tenant_id: &str, user_id: &str, key_digest: &str) -> String {
+    format!("IDEM#{tenant_id}#{user_id}#{key_digest}")
 }
 
 /// Base-table key of a token's credential.

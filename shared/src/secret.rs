@@ -51,6 +51,11 @@ impl TokenSecret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A secret recovered from a sealed idempotent result (see `idempotency`).
+    pub(crate) fn recovered(secret: String) -> Self {
+        Self(secret)
+    }
 }
 
 impl fmt::Debug for TokenSecret {

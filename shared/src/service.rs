@@ -10,13 +10,16 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::cursor::CursorCodec;
 use crate::error::ApiError;
+use crate::idempotency::{self, Keyed, Sealer};
 use crate::identity::Principal;
 use crate::listing::{self, ListQuery, ListResult};
-use crate::model::{StoredStatus, TokenItem};
+use crate::model::{Status, StoredStatus, TokenItem};
 use crate::schema;
 use crate::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
 use crate::secret::{self, SecretHasher, TokenSecret};
-use crate::store::{Revocation, RevokeOutcome, TokenStore};
+use crate::store::{
+    Amendment, Once, Patch, Revocation, RevokeOutcome, RotateOutcome, Rotation, TokenStore,
+};
 use crate::time::{self, Timestamp};
 use crate::verify_cache::VerifyCache;
 
@@ -37,6 +40,30 @@ pub struct CreateInput {
     pub metadata: BTreeMap<String, String>,
     /// Normalised CIDR blocks requests must come from (empty: anywhere).
     pub allowed_ips: Vec<String>,
+}
+
+/// A validated rotation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateInput {
+    /// How long the old token keeps working (0..=[`MAX_GRACE_PERIOD`]).
+    pub grace_period: Duration,
+    /// The new token's expiry; by default the old token's lifetime, counted from now.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Longest grace period of a rotation.
+pub const MAX_GRACE_PERIOD: Duration = Duration::days(7);
+
+/// A token just minted by a create or a rotation, or, for a retry with the same
+/// `Idempotency-Key`, the one first minted.
+#[derive(Debug)]
+pub struct Minted {
+    /// The token as it was minted.
+    pub item: TokenItem,
+    /// Its secret, to show to the client (and nowhere else).
+    pub secret: TokenSecret,
+    /// Whether this is a retry's replay of the first result.
+    pub replayed: bool,
 }
 
 /// Why a presented token was refused. Logged (without the token), never sent.
@@ -86,6 +113,7 @@ pub enum VerifyError {
 pub struct TokenService<S> {
     store: S,
     hasher: SecretHasher,
+    sealer: Sealer,
     cursors: CursorCodec,
     scopes: ScopeCatalog,
     prefix: String,
@@ -103,6 +131,7 @@ impl<S: TokenStore> TokenService<S> {
         Self {
             store,
             hasher: SecretHasher::new(&config.token_hash_key),
+            sealer: Sealer::new(&config.token_hash_key),
             cursors: CursorCodec::new(&config.cursor_keys).expect("config validated the keys"),
             scopes: config.scopes.clone(),
             prefix: config.token_prefix.clone(),
@@ -128,12 +157,14 @@ impl<S: TokenStore> TokenService<S> {
     }
 
     /// Creates a token for the caller (or, with `tokens:admin`, for another user of the
-    /// tenant). Scopes can never exceed the caller's own.
+    /// tenant). Scopes can never exceed the caller's own, nor expiry outlast the caller's.
+    /// With an idempotency `key`, a retry within its window returns the first result.
     pub async fn create(
         &self,
         caller: &Principal,
         input: CreateInput,
-    ) -> Result<(TokenItem, TokenSecret), ApiError> {
+        key: Option<&Keyed>,
+    ) -> Result<Minted, ApiError> {
         if !caller.can_write() {
             return Err(ApiError::MissingScope(TOKENS_WRITE));
         }
@@ -144,25 +175,50 @@ impl<S: TokenStore> TokenService<S> {
             Some(user) => user.to_string(),
             None => caller.user_id.clone(),
         };
-        let beyond: Vec<&str> = input
-            .scopes
-            .iter()
-            .filter(|s| !caller.has(s))
-            .map(String::as_str)
-            .collect();
-        if !beyond.is_empty() {
-            return Err(ApiError::Forbidden(format!(
-                "a token cannot grant scopes its creator does not hold: {}",
-                beyond.join(", ")
-            )));
+        within_scopes(caller, &input.scopes)?;
+        let input = CreateInput {
+            expires_at: within_expiry(caller, input.expires_at)?,
+            ..input
+        };
+        let (item, secret) = self.new_token(&caller.tenant_id, &owner, &caller.user_id, input)?;
+        let once = key.map(|k| self.seal(k, &item, &secret));
+        let purge_at = item.expires_at.map(|e| e + self.retention);
+        let hash = self.hasher.hash(&secret);
+        if let Some(held) = self
+            .store
+            .insert(&item, &hash, purge_at, once.as_ref())
+            .await?
+        {
+            return self.replay(key, held);
         }
-        self.issue(&caller.tenant_id, &owner, &caller.user_id, input)
-            .await
+        tracing::info!(tenant = %item.tenant_id, token_id = %item.id, user = %item.user_id, by = %caller.user_id, "token created");
+        Ok(Minted {
+            item,
+            secret,
+            replayed: false,
+        })
     }
 
     /// Mints a token without a calling principal: for bootstrapping a tenant's first admin
     /// token from an operator's tool. Scopes must be in the catalog.
     pub async fn issue(
+        &self,
+        tenant_id: &str,
+        owner: &str,
+        created_by: &str,
+        input: CreateInput,
+    ) -> Result<(TokenItem, TokenSecret), ApiError> {
+        let (item, secret) = self.new_token(tenant_id, owner, created_by, input)?;
+        let purge_at = item.expires_at.map(|e| e + self.retention);
+        self.store
+            .insert(&item, &self.hasher.hash(&secret), purge_at, None)
+            .await?;
+        tracing::info!(tenant = %item.tenant_id, token_id = %item.id, user = %item.user_id, "token issued");
+        Ok((item, secret))
+    }
+
+    /// A new active token record and its secret (nothing written yet).
+    fn new_token(
         &self,
         tenant_id: &str,
         owner: &str,
@@ -202,13 +258,171 @@ impl<S: TokenStore> TokenService<S> {
             revocation_reason: None,
             metadata: input.metadata,
             allowed_ips: input.allowed_ips,
+            rotated_from: None,
+            rotated_to: None,
         };
-        let purge_at = item.expires_at.map(|e| e + self.retention);
-        self.store
-            .insert(&item, &self.hasher.hash(&secret), purge_at)
-            .await?;
-        tracing::info!(tenant = %item.tenant_id, token_id = %item.id, user = %item.user_id, "token created");
         Ok((item, secret))
+    }
+
+    /// The idempotency record of a keyed request that minted `item`: the result, sealed.
+    fn seal(&self, key: &Keyed, item: &TokenItem, secret: &TokenSecret) -> Once {
+        let result = SealedResult {
+            token: item.clone(),
+            secret: secret.expose().to_string(),
+        };
+        let plain = serde_json::to_vec(&result).unwrap_or_default();
+        Once {
+            pk: key.pk.clone(),
+            fingerprint: key.fingerprint.clone(),
+            sealed: self.sealer.seal(&key.pk, &plain),
+            expires_at: time::now() + idempotency::WINDOW,
+        }
+    }
+
+    /// The first result of a keyed request, for its retry; 422 if the key was used for a
+    /// different request.
+    fn replay(&self, key: Option<&Keyed>, held: Once) -> Result<Minted, ApiError> {
+        let key = key.ok_or_else(|| ApiError::Internal("a replay without a key".into()))?;
+        if held.fingerprint != key.fingerprint {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
+        let plain = self
+            .sealer
+            .open(&held.pk, &held.sealed)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let result: SealedResult = serde_json::from_slice(&plain)
+            .map_err(|e| ApiError::Internal(format!("idempotent result: {e}")))?;
+        tracing::info!(token_id = %result.token.id, "idempotent retry answered with the original result");
+        Ok(Minted {
+            item: result.token,
+            secret: TokenSecret::recovered(result.secret),
+            replayed: true,
+        })
+    }
+
+    /// Replaces a token by a new one with the same name, scopes, owner and settings and a
+    /// new secret. The old token keeps working for `grace_period`, then reads as revoked
+    /// with reason `rotated`; the two are linked by `rotated_to` and `rotated_from`.
+    pub async fn rotate(
+        &self,
+        caller: &Principal,
+        id: &str,
+        input: RotateInput,
+        key: Option<&Keyed>,
+    ) -> Result<Minted, ApiError> {
+        if !caller.can_write() {
+            return Err(ApiError::MissingScope(TOKENS_WRITE));
+        }
+        let id = Uuid::parse_str(id).map_err(|_| ApiError::TokenNotFound)?;
+        for _ in 0..ROTATE_ATTEMPTS {
+            let old = match self.store.get(id).await? {
+                Some(t) if visible_to(caller, &t) => t,
+                _ => return Err(ApiError::TokenNotFound),
+            };
+            let now = time::now();
+            let refusal = match (old.rotated_to, old.status_at(now)) {
+                (Some(to), _) => Some(format!("this token was already rotated to {to}")),
+                (None, Status::Active) => None,
+                (None, other) => Some(format!(
+                    "only an active token can be rotated; this one is {}",
+                    serde_json::to_value(other)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or("")
+                )),
+            };
+            if let Some(why) = refusal {
+                // The retry of the rotation that did this gets that rotation's result.
+                if let Some(k) = key {
+                    if let Some(held) = self.store.held(&k.pk).await? {
+                        return self.replay(key, held);
+                    }
+                }
+                return Err(ApiError::NotRotatable(why));
+            }
+            within_scopes(caller, &old.scopes)?;
+            let expires_at = match input.expires_at {
+                Some(t) => within_expiry(caller, Some(t))?,
+                // Same lifetime as the old token had, within the caller's own.
+                None => {
+                    let same = old.expires_at.map(|e| now + (e - old.created_at));
+                    match (same, caller.expires_at) {
+                        (Some(e), Some(cap)) => Some(e.min(cap)),
+                        (same, cap) => same.or(cap),
+                    }
+                }
+            };
+            let (mut new, secret) = self.new_token(
+                &old.tenant_id,
+                &old.user_id,
+                &caller.user_id,
+                CreateInput {
+                    name: old.name.clone(),
+                    description: old.description.clone(),
+                    scopes: old.scopes.clone(),
+                    expires_at,
+                    user_id: None,
+                    metadata: old.metadata.clone(),
+                    allowed_ips: old.allowed_ips.clone(),
+                },
+            )?;
+            new.rotated_from = Some(old.id);
+            let retired = retire(&old, new.id, &caller.user_id, now, input.grace_period);
+            let once = key.map(|k| self.seal(k, &new, &secret));
+            let hash = self.hasher.hash(&secret);
+            let outcome = self
+                .store
+                .rotate(&Rotation {
+                    old: &old,
+                    retired: &retired,
+                    retired_purge_at: retired.revoked_at.map(|t| t + self.retention),
+                    new: &new,
+                    new_hash: &hash,
+                    new_purge_at: new.expires_at.map(|e| e + self.retention),
+                    once: once.as_ref(),
+                })
+                .await?;
+            match outcome {
+                RotateOutcome::Rotated => {
+                    tracing::info!(tenant = %new.tenant_id, token_id = %new.id, rotated_from = %old.id, by = %caller.user_id, "token rotated");
+                    return Ok(Minted {
+                        item: new,
+                        secret,
+                        replayed: false,
+                    });
+                }
+                RotateOutcome::Held(held) => return self.replay(key, held),
+                RotateOutcome::Stale => continue,
+            }
+        }
+        Err(crate::store::StoreError::Contended(format!("rotation of {id}")).into())
+    }
+
+    /// Changes a token's name, description or metadata (one conditional `UpdateItem`).
+    /// Scopes, expiry, owner and address limits cannot change: rotate or create instead.
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        id: &str,
+        patch: &Patch,
+    ) -> Result<TokenItem, ApiError> {
+        if !caller.can_write() {
+            return Err(ApiError::MissingScope(TOKENS_WRITE));
+        }
+        let id = Uuid::parse_str(id).map_err(|_| ApiError::TokenNotFound)?;
+        let item = self
+            .store
+            .amend(&Amendment {
+                id,
+                tenant_id: &caller.tenant_id,
+                owner: (!caller.is_admin()).then_some(caller.user_id.as_str()),
+                patch,
+                at: time::now(),
+            })
+            .await?
+            .ok_or(ApiError::TokenNotFound)?;
+        tracing::info!(tenant = %item.tenant_id, token_id = %item.id, by = %caller.user_id, "token updated");
+        Ok(item)
     }
 
     /// Reads one token the caller may see; anything else is "not found".
@@ -400,6 +614,7 @@ impl<S: TokenStore> TokenService<S> {
             user_id: cred.user_id,
             token_id: parsed.id.to_string(),
             scopes: cred.scopes,
+            expires_at: cred.expires_at,
         };
         let verified = Verified {
             principal,
@@ -416,6 +631,81 @@ impl<S: TokenStore> TokenService<S> {
             Some(item) if item.tenant_id == caller.tenant_id => Ok(item),
             _ => Err(ApiError::TokenNotFound),
         }
+    }
+}
+
+/// Attempts of a rotation whose old token keeps changing under it.
+const ROTATE_ATTEMPTS: usize = 4;
+
+/// The result a keyed request seals into its idempotency record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedResult {
+    token: TokenItem,
+    secret: String,
+}
+
+/// The old token of a rotation: linked to its successor, and revoked now (no grace period)
+/// or at the end of the grace period, which becomes its expiry so that verification, the
+/// listing and the sweeper all stop it then (the sweeper stores it as revoked).
+fn retire(
+    old: &TokenItem,
+    successor: Uuid,
+    actor: &str,
+    now: Timestamp,
+    grace_period: Duration,
+) -> TokenItem {
+    let end = match old.expires_at {
+        Some(e) => e.min(now + grace_period),
+        None => now + grace_period,
+    };
+    let immediate = end <= now;
+    TokenItem {
+        status: if immediate {
+            StoredStatus::Revoked
+        } else {
+            old.status
+        },
+        expires_at: if immediate { old.expires_at } else { Some(end) },
+        revoked_at: Some(if immediate { now } else { end }),
+        revoked_by: Some(actor.to_string()),
+        revocation_reason: Some(ROTATED.to_string()),
+        rotated_to: Some(successor),
+        updated_at: now,
+        ..old.clone()
+    }
+}
+
+/// The revocation reason of a rotated token.
+pub const ROTATED: &str = "rotated";
+
+/// Scopes a caller may grant: only its own.
+fn within_scopes(caller: &Principal, scopes: &[String]) -> Result<(), ApiError> {
+    let beyond: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !caller.has(s))
+        .map(String::as_str)
+        .collect();
+    if beyond.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "scopes: a token cannot grant scopes it does not hold: {}",
+        beyond.join(", ")
+    )))
+}
+
+/// The expiry of a token `caller` creates: never later than the caller's own; a caller that
+/// expires gives its own expiry to a token asked to live forever.
+fn within_expiry(
+    caller: &Principal,
+    requested: Option<Timestamp>,
+) -> Result<Option<Timestamp>, ApiError> {
+    match (caller.expires_at, requested) {
+        (Some(cap), Some(t)) if t > cap => Err(ApiError::Forbidden(format!(
+            "expires_at: a token cannot create a token that outlives it; the latest allowed is {}",
+            time::format(&cap)
+        ))),
+        (cap, requested) => Ok(requested.or(cap)),
     }
 }
 

@@ -2,14 +2,16 @@
 //!
 //! | operation | requests |
 //! | --- | --- |
-//! | create | 1 `TransactWriteItems`: record, credential, tenant and user counters |
+//! | create | 1 `TransactWriteItems`: record, credential, tenant and user counters (+ idempotency record) |
+//! | rotate | 1 `GetItem` + 1 `TransactWriteItems`: new token, old token retired, counters (+ idempotency record) |
+//! | update (`PATCH`) | 1 `UpdateItem` |
 //! | get, verify | 1 `GetItem` (record, or credential) |
 //! | revoke | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
 //! | list page | 1 `Query` per index partition read (usually one) |
 //! | counts | 1 `BatchGetItem` (the counter shards) |
 //! | by ids | 1 `BatchGetItem` (≤ 100 ids) |
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -83,6 +85,76 @@ pub struct Revocation<'a> {
     pub at: Timestamp,
     /// When TTL may delete the record.
     pub purge_at: Timestamp,
+}
+
+/// An idempotency record: written in the same transaction as the effect it stands for, so
+/// a key is taken if and only if its effect happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Once {
+    /// Its item key (see `schema::idempotency_pk`).
+    pub pk: String,
+    /// Digest of the operation, its target and its body.
+    pub fingerprint: String,
+    /// The result, sealed (see `idempotency::Sealer`): it holds a secret.
+    pub sealed: Vec<u8>,
+    /// End of the window in which the key replays (TTL deletes the record after it).
+    pub expires_at: Timestamp,
+}
+
+/// A rotation to write atomically.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation<'a> {
+    /// The old token as read.
+    pub old: &'a TokenItem,
+    /// The old token as it is to be: `rotated_to` set, and revoked or in its grace period.
+    pub retired: &'a TokenItem,
+    /// When TTL may delete the old token.
+    pub retired_purge_at: Option<Timestamp>,
+    /// The new token.
+    pub new: &'a TokenItem,
+    /// Hash of the new token's secret.
+    pub new_hash: &'a str,
+    /// When TTL may delete the new token.
+    pub new_purge_at: Option<Timestamp>,
+    /// The idempotency record to take, if the client sent a key.
+    pub once: Option<&'a Once>,
+}
+
+/// Result of a rotation attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RotateOutcome {
+    /// Written.
+    Rotated,
+    /// The old token changed since it was read: read it again.
+    Stale,
+    /// The idempotency key is held by this record; nothing was written.
+    Held(Once),
+}
+
+/// The fields `PATCH` may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Patch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description; `Some(None)` removes it.
+    pub description: Option<Option<String>>,
+    /// New metadata, replacing the old map.
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// A patch to apply to a token in reach of the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Amendment<'a> {
+    /// Token to change.
+    pub id: Uuid,
+    /// It must belong to this tenant...
+    pub tenant_id: &'a str,
+    /// ...and, unless `None` (an admin), to this user.
+    pub owner: Option<&'a str>,
+    /// The changes.
+    pub patch: &'a Patch,
+    /// When (the new `updated_at`).
+    pub at: Timestamp,
 }
 
 /// Result of a revocation attempt.
@@ -159,13 +231,33 @@ impl Counts {
 /// The narrow interface the service needs from storage. A store is a cheap handle (a client
 /// and a table name), cloned into background tasks such as the last-use touch.
 pub trait TokenStore: Clone + Send + Sync + 'static {
-    /// Writes a new token (record, credential, counters) atomically.
+    /// Writes a new token (record, credential, counters) atomically, and `once`'s record
+    /// with it. If a live record already holds `once`'s key, nothing is written and that
+    /// record is returned.
     fn insert(
         &self,
         item: &TokenItem,
         secret_hash: &str,
         purge_at: Option<Timestamp>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        once: Option<&Once>,
+    ) -> impl Future<Output = Result<Option<Once>, StoreError>> + Send;
+
+    /// Writes a rotation in one transaction: the new token, the old one retired (conditioned
+    /// on it being as read), both tokens' counters, and `once`'s record.
+    fn rotate(
+        &self,
+        r: &Rotation<'_>,
+    ) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
+
+    /// The live idempotency record with this key, if any.
+    fn held(&self, pk: &str) -> impl Future<Output = Result<Option<Once>, StoreError>> + Send;
+
+    /// Changes a token's name, description or metadata with one conditional `UpdateItem`;
+    /// `None` when no such token is in reach.
+    fn amend(
+        &self,
+        a: &Amendment<'_>,
+    ) -> impl Future<Output = Result<Option<TokenItem>, StoreError>> + Send;
 
     /// Reads a token record (strongly consistent).
     fn get(&self, id: Uuid) -> impl Future<Output = Result<Option<TokenItem>, StoreError>> + Send;
@@ -308,6 +400,25 @@ impl DynamoStore {
         new: &TokenItem,
         purge_at: Option<Timestamp>,
     ) -> Result<bool, StoreError> {
+        let mut counters = CounterDeltas::default();
+        let mut items = self.transition_items(old, new, purge_at, &mut counters)?;
+        items.extend(counters.items(&self.table)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_cancel(&e, "ConditionalCheckFailed") => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// The writes that turn record `old` into `new` (conditioned on `old` being current) and
+    /// keep its credential in step; the counter changes go to `counters`.
+    fn transition_items(
+        &self,
+        old: &TokenItem,
+        new: &TokenItem,
+        purge_at: Option<Timestamp>,
+        counters: &mut CounterDeltas,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut record = record_attributes(new, purge_at)?;
         record.remove(schema::PK);
         // Left as they are: a concurrent last-use touch must not be overwritten by this
@@ -348,30 +459,160 @@ impl DynamoStore {
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().update(record_update).build()];
-        if new.status == StoredStatus::Revoked {
-            let cred = Update::builder()
+        // The credential is what verification reads: it follows revocations and any
+        // shortened expiry (a rotation's grace period).
+        let expiry = new.expires_at.filter(|_| new.expires_at != old.expires_at);
+        if new.status == StoredStatus::Revoked || expiry.is_some() {
+            let mut cred = Update::builder()
                 .table_name(&self.table)
                 .key(schema::PK, s(schema::credential_pk(old.id)))
-                .update_expression("SET #st = :revoked")
                 .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":revoked", s(StoredStatus::Revoked.as_str()))
+                .expression_attribute_values(":st", s(new.status.as_str()));
+            let mut update = String::from("SET #st = :st");
+            if let Some(e) = expiry {
+                update.push_str(", expires_at = :exp");
+                cred = cred.expression_attribute_values(":exp", s(time::format(&e)));
+            }
+            let cred = cred
+                .update_expression(update)
                 .build()
                 .map_err(|e| StoreError::Other(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(cred).build());
         }
-        for user in [None, Some(old.user_id.as_str())] {
-            items.push(counter_update(
-                &self.table,
-                &old.tenant_id,
-                user,
-                schema::counter_shard(old.id),
-                &[(old.status, -1), (new.status, 1)],
-            )?);
+        counters.add(old, old.status, -1);
+        counters.add(old, new.status, 1);
+        Ok(items)
+    }
+
+    /// The two puts of a new token: its record and its credential.
+    fn create_items(
+        &self,
+        item: &TokenItem,
+        secret_hash: &str,
+        purge_at: Option<Timestamp>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let not_exists = "attribute_not_exists(#pk)";
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_attributes(item, purge_at)?))
+            .condition_expression(not_exists)
+            .expression_attribute_names("#pk", schema::PK)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut cred = HashMap::from([
+            (schema::PK.to_string(), s(schema::credential_pk(item.id))),
+            ("tenant_id".into(), s(&item.tenant_id)),
+            ("user_id".into(), s(&item.user_id)),
+            (
+                "scopes".into(),
+                AttributeValue::L(item.scopes.iter().map(s).collect()),
+            ),
+            ("status".into(), s(item.status.as_str())),
+            (schema::SECRET_HASH.into(), s(secret_hash)),
+        ]);
+        if let Some(e) = &item.expires_at {
+            cred.insert("expires_at".into(), s(time::format(e)));
         }
-        match self.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(e) if is_cancel(&e, "ConditionalCheckFailed") => Ok(false),
-            Err(e) => Err(classify(e)),
+        if !item.allowed_ips.is_empty() {
+            cred.insert(
+                "allowed_ips".into(),
+                AttributeValue::L(item.allowed_ips.iter().map(s).collect()),
+            );
+        }
+        if let Some(t) = purge_at {
+            cred.insert(schema::PURGE_AT.into(), epoch(&t));
+        }
+        let cred = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(cred))
+            .condition_expression(not_exists)
+            .expression_attribute_names("#pk", schema::PK)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(vec![
+            TransactWriteItem::builder().put(record).build(),
+            TransactWriteItem::builder().put(cred).build(),
+        ])
+    }
+
+    /// The put of an idempotency record, first in its transaction: it fails if a live
+    /// record holds the key, and then returns that record.
+    fn once_item(&self, once: &Once, now: Timestamp) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item(schema::PK, s(&once.pk))
+            .item("fingerprint", s(&once.fingerprint))
+            .item(
+                "sealed",
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(once.sealed.clone())),
+            )
+            .item("expires_at", s(time::format(&once.expires_at)))
+            .item(schema::PURGE_AT, epoch(&once.expires_at))
+            .condition_expression("attribute_not_exists(#pk) OR #purge <= :now")
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_names("#purge", schema::PURGE_AT)
+            .expression_attribute_values(":now", epoch(&now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs a transaction whose first item is `once`'s record (when given). Nothing is
+    /// written when the key is already taken: the record holding it is returned instead.
+    async fn transact_once(
+        &self,
+        once: Option<&Once>,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<Option<Once>, TransactOutcome> {
+        let mut items = Vec::with_capacity(writes.len() + 1);
+        if let Some(o) = once {
+            items.push(
+                self.once_item(o, time::now())
+                    .map_err(TransactOutcome::Store)?,
+            );
+        }
+        items.extend(writes);
+        let err = match self.transact(items).await {
+            Ok(()) => return Ok(None),
+            Err(e) => e,
+        };
+        let Some(once) = once else {
+            return Err(TransactOutcome::from(err));
+        };
+        let reasons = cancellation_reasons(&err);
+        match reasons.first() {
+            Some(r) if r.code() == Some("ConditionalCheckFailed") => {
+                let held = match r.item() {
+                    Some(item) => Some(decode_once(item.clone())?),
+                    None => self.once(&once.pk).await.map_err(TransactOutcome::Store)?,
+                };
+                // Gone between the two reads (its window ended): the caller may try again.
+                held.map(Some).ok_or(TransactOutcome::Stale)
+            }
+            _ => Err(TransactOutcome::from(err)),
+        }
+    }
+
+    /// Reads an idempotency record that is still within its window.
+    async fn once(&self, pk: &str) -> Result<Option<Once>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => match decode_once(item) {
+                Ok(o) if o.expires_at > time::now() => Ok(Some(o)),
+                Ok(_) => Ok(None),
+                Err(TransactOutcome::Store(e)) => Err(e),
+                Err(_) => Err(StoreError::Corrupt(format!("idempotency record {pk}"))),
+            },
         }
     }
 
@@ -445,48 +686,101 @@ pub fn record_attributes(
     Ok(attrs)
 }
 
-/// `ADD`s deltas to a tenant's (or user's) counters.
-fn counter_update(
-    table: &str,
-    tenant: &str,
-    user: Option<&str>,
-    shard: u32,
-    deltas: &[(StoredStatus, i64)],
-) -> Result<TransactWriteItem, StoreError> {
-    let mut sum: HashMap<StoredStatus, i64> = HashMap::new();
-    for (status, d) in deltas {
-        *sum.entry(*status).or_default() += d;
+/// Counter changes of one transaction, summed per counter item: a transaction may write
+/// each item only once, and two tokens (a rotation) can share a counter shard.
+#[derive(Debug, Default)]
+struct CounterDeltas(BTreeMap<String, BTreeMap<StoredStatus, i64>>);
+
+impl CounterDeltas {
+    /// Adds `delta` to `status` in the tenant's and the owner's counters of `token`.
+    fn add(&mut self, token: &TokenItem, status: StoredStatus, delta: i64) {
+        let shard = schema::counter_shard(token.id);
+        for user in [None, Some(token.user_id.as_str())] {
+            let pk = schema::counter_pk(&token.tenant_id, user, shard);
+            *self.0.entry(pk).or_default().entry(status).or_default() += delta;
+        }
     }
-    let mut update = Update::builder()
-        .table_name(table)
-        .key(schema::PK, s(schema::counter_pk(tenant, user, shard)));
-    let mut adds = Vec::new();
-    for (status, d) in sum.into_iter().filter(|(_, d)| *d != 0) {
-        adds.push(format!("#{0} :{0}", status.as_str()));
-        update = update
-            .expression_attribute_names(format!("#{}", status.as_str()), status.as_str())
-            .expression_attribute_values(
-                format!(":{}", status.as_str()),
-                AttributeValue::N(d.to_string()),
-            );
+
+    /// One `ADD` update per counter item with a non-zero change.
+    fn items(self, table: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::new();
+        for (pk, deltas) in self.0 {
+            let mut update = Update::builder().table_name(table).key(schema::PK, s(pk));
+            let mut adds = Vec::new();
+            for (status, d) in deltas.into_iter().filter(|(_, d)| *d != 0) {
+                adds.push(format!("#{0} :{0}", status.as_str()));
+                update = update
+                    .expression_attribute_names(format!("#{}", status.as_str()), status.as_str())
+                    .expression_attribute_values(
+                        format!(":{}", status.as_str()),
+                        AttributeValue::N(d.to_string()),
+                    );
+            }
+            if adds.is_empty() {
+                continue;
+            }
+            let update = update
+                .update_expression(format!("ADD {}", adds.join(", ")))
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok(items)
     }
-    let update = update
-        .update_expression(format!("ADD {}", adds.join(", ")))
-        .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Why a transaction with an idempotency record did not commit.
+enum TransactOutcome {
+    /// The key's record vanished between the failed write and the read: try again.
+    Stale,
+    /// A failure outside the transaction itself.
+    Store(StoreError),
+    /// DynamoDB refused the transaction (boxed: the SDK error is large).
+    Cancelled(Box<TransactError>),
+}
+
+impl From<TransactError> for TransactOutcome {
+    fn from(e: TransactError) -> Self {
+        Self::Cancelled(Box::new(e))
+    }
+}
+
+fn decode_once(mut item: HashMap<String, AttributeValue>) -> Result<Once, TransactOutcome> {
+    let corrupt = || TransactOutcome::Store(StoreError::Corrupt("idempotency record".into()));
+    let mut text = |k: &str| match item.remove(k) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    };
+    let pk = text(schema::PK).ok_or_else(corrupt)?;
+    let fingerprint = text("fingerprint").ok_or_else(corrupt)?;
+    let expires_at = text("expires_at")
+        .and_then(|t| time::parse(&t))
+        .ok_or_else(corrupt)?;
+    let sealed = match item.remove("sealed") {
+        Some(AttributeValue::B(b)) => b.into_inner(),
+        _ => return Err(corrupt()),
+    };
+    Ok(Once {
+        pk,
+        fingerprint,
+        sealed,
+        expires_at,
+    })
+}
+
+fn cancellation_reasons(err: &TransactError) -> &[aws_sdk_dynamodb::types::CancellationReason] {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => c.cancellation_reasons(),
+        _ => &[],
+    }
 }
 
 /// Whether a transaction was cancelled with `reason` for one of its items.
 fn is_cancel(err: &TransactError, reason: &str) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-    match err.as_service_error() {
-        Some(E::TransactionCanceledException(c)) => c
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some(reason)),
-        _ => false,
-    }
+    cancellation_reasons(err)
+        .iter()
+        .any(|r| r.code() == Some(reason))
 }
 
 /// Sorts SDK failures into retryable and not.
@@ -524,59 +818,103 @@ impl TokenStore for DynamoStore {
         item: &TokenItem,
         secret_hash: &str,
         purge_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
-        let not_exists = "attribute_not_exists(#pk)";
-        let record = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(record_attributes(item, purge_at)?))
-            .condition_expression(not_exists)
-            .expression_attribute_names("#pk", schema::PK)
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let mut cred = HashMap::from([
-            (schema::PK.to_string(), s(schema::credential_pk(item.id))),
-            ("tenant_id".into(), s(&item.tenant_id)),
-            ("user_id".into(), s(&item.user_id)),
-            (
-                "scopes".into(),
-                AttributeValue::L(item.scopes.iter().map(s).collect()),
-            ),
-            ("status".into(), s(item.status.as_str())),
-            (schema::SECRET_HASH.into(), s(secret_hash)),
-        ]);
-        if let Some(e) = &item.expires_at {
-            cred.insert("expires_at".into(), s(time::format(e)));
+        once: Option<&Once>,
+    ) -> Result<Option<Once>, StoreError> {
+        let mut items = self.create_items(item, secret_hash, purge_at)?;
+        let mut counters = CounterDeltas::default();
+        counters.add(item, item.status, 1);
+        items.extend(counters.items(&self.table)?);
+        for _ in 0..WRITE_ATTEMPTS {
+            match self.transact_once(once, items.clone()).await {
+                Ok(held) => return Ok(held),
+                Err(TransactOutcome::Stale) => continue,
+                Err(TransactOutcome::Store(e)) => return Err(e),
+                Err(TransactOutcome::Cancelled(e)) => return Err(classify(*e)),
+            }
         }
-        if !item.allowed_ips.is_empty() {
-            cred.insert(
-                "allowed_ips".into(),
-                AttributeValue::L(item.allowed_ips.iter().map(s).collect()),
+        Err(StoreError::Contended(format!("creation of {}", item.id)))
+    }
+
+    async fn rotate(&self, r: &Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+        let mut counters = CounterDeltas::default();
+        let mut items = self.create_items(r.new, r.new_hash, r.new_purge_at)?;
+        counters.add(r.new, r.new.status, 1);
+        items.extend(self.transition_items(r.old, r.retired, r.retired_purge_at, &mut counters)?);
+        items.extend(counters.items(&self.table)?);
+        match self.transact_once(r.once, items).await {
+            Ok(None) => Ok(RotateOutcome::Rotated),
+            Ok(Some(held)) => Ok(RotateOutcome::Held(held)),
+            Err(TransactOutcome::Stale) => Ok(RotateOutcome::Stale),
+            Err(TransactOutcome::Store(e)) => Err(e),
+            Err(TransactOutcome::Cancelled(e)) if is_cancel(&e, "ConditionalCheckFailed") => {
+                Ok(RotateOutcome::Stale)
+            }
+            Err(TransactOutcome::Cancelled(e)) => Err(classify(*e)),
+        }
+    }
+
+    async fn held(&self, pk: &str) -> Result<Option<Once>, StoreError> {
+        self.once(pk).await
+    }
+
+    async fn amend(&self, a: &Amendment<'_>) -> Result<Option<TokenItem>, StoreError> {
+        let mut sets = vec!["updated_at = :at"];
+        let mut removes = Vec::new();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::token_pk(a.id)))
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_values(":at", s(time::format(&a.at)))
+            .expression_attribute_values(":tenant", s(a.tenant_id));
+        let mut condition = String::from("attribute_exists(#pk) AND tenant_id = :tenant");
+        if let Some(owner) = a.owner {
+            condition.push_str(" AND user_id = :owner");
+            req = req.expression_attribute_values(":owner", s(owner));
+        }
+        if let Some(name) = &a.patch.name {
+            sets.push("#name = :name, name_sk = :name_sk");
+            req = req
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name))
+                .expression_attribute_values(":name_sk", s(schema::name_sk(name, a.id)));
+        }
+        match &a.patch.description {
+            Some(Some(d)) => {
+                sets.push("description = :description");
+                req = req.expression_attribute_values(":description", s(d));
+            }
+            Some(None) => removes.push("description"),
+            None => {}
+        }
+        if let Some(metadata) = &a.patch.metadata {
+            sets.push("metadata = :metadata");
+            req = req.expression_attribute_values(
+                ":metadata",
+                AttributeValue::M(metadata.iter().map(|(k, v)| (k.clone(), s(v))).collect()),
             );
         }
-        if let Some(t) = purge_at {
-            cred.insert(schema::PURGE_AT.into(), epoch(&t));
+        let mut update = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        let cred = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(cred))
-            .condition_expression(not_exists)
-            .expression_attribute_names("#pk", schema::PK)
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let mut items = vec![
-            TransactWriteItem::builder().put(record).build(),
-            TransactWriteItem::builder().put(cred).build(),
-        ];
-        for user in [None, Some(item.user_id.as_str())] {
-            items.push(counter_update(
-                &self.table,
-                &item.tenant_id,
-                user,
-                schema::counter_shard(item.id),
-                &[(item.status, 1)],
-            )?);
+        let out = req
+            .update_expression(update)
+            .condition_expression(condition)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => out.attributes.map(decode).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
         }
-        self.transact(items).await.map_err(classify)
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
@@ -763,8 +1101,14 @@ impl TokenStore for DynamoStore {
             {
                 continue;
             }
+            // A rotated token's expiry is the end of its grace period: it becomes revoked
+            // (its revocation fields were set when it was rotated).
+            let status = match current.rotated_to {
+                Some(_) => StoredStatus::Revoked,
+                None => StoredStatus::Expired,
+            };
             let new = TokenItem {
-                status: StoredStatus::Expired,
+                status,
                 ..current.clone()
             };
             if self.transition(&current, &new, None).await? {

@@ -115,6 +115,7 @@ mod tests {
                 user_id: "alice".into(),
                 token_id: "t".into(),
                 scopes: vec![],
+                expires_at: None,
             },
             allowed_ips: vec![],
         }

@@ -18,7 +18,8 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     for (method, path, allow) in [
         (Method::PUT, "/tokens", "GET, POST"),
         (Method::DELETE, "/tokens", "GET, POST"),
-        (Method::PATCH, "/tokens/x", "GET, DELETE"),
+        (Method::PUT, "/tokens/x", "GET, PATCH, DELETE"),
+        (Method::GET, "/tokens/x/rotate", "POST"),
         (Method::GET, "/tokens/x/revoke", "POST"),
     ] {
         let r = app.raw(method, path, &h, vec![]).await;

@@ -4,14 +4,18 @@
 mod authentication;
 mod create;
 mod errors;
+mod idempotency;
 mod lambda_events;
 mod list;
 mod listing;
 mod openapi;
 mod read;
 mod revoke;
+mod rotate;
+mod scopes;
 mod secrets;
 mod template;
+mod update;
 
 /// Scopes of an ordinary user's token.
 pub const USER: &[&str] = &["tokens:read", "tokens:write"];

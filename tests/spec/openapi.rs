@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use api_tokens::api::{self, ListBody, CREATE_FIELDS, LIST_PARAMETERS};
+use api_tokens::api::{
+    self, ListBody, CREATE_FIELDS, LIST_PARAMETERS, ROTATE_FIELDS, UPDATE_FIELDS,
+};
 use api_tokens::model::CreatedView;
 use serde_yaml::Value;
 
@@ -75,7 +77,7 @@ fn list_parameters_match_the_parser() {
     assert_eq!(documented, parsed);
     // The other routes take no query parameters; `{id}` is their only parameter.
     assert!(s["paths"]["/tokens/self"]["get"]["parameters"].is_null());
-    for path in ["/tokens/{id}", "/tokens/{id}/revoke"] {
+    for path in ["/tokens/{id}", "/tokens/{id}/revoke", "/tokens/{id}/rotate"] {
         let params = s["paths"][path]["parameters"].as_sequence().unwrap();
         assert_eq!(params.len(), 1);
         assert_eq!(resolve(&s, &params[0])["name"], "id");
@@ -128,6 +130,9 @@ fn body_schemas_have_exactly_the_fields_of_the_code() {
     let create: BTreeSet<String> = CREATE_FIELDS.iter().map(|f| f.to_string()).collect();
     assert_eq!(schema("CreateToken"), create);
     assert_eq!(schema("Revoke"), BTreeSet::from(["reason".to_string()]));
+    let fields = |f: &[&str]| f.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(schema("Rotate"), fields(&ROTATE_FIELDS));
+    assert_eq!(schema("UpdateToken"), fields(&UPDATE_FIELDS));
 
     let problem =
         api_tokens::ApiError::field(vec!["query".into()], "x", "y").into_response("/tokens");
@@ -152,6 +157,8 @@ fn every_problem_type_the_code_can_answer_is_documented() {
         api_tokens::ApiError::InvalidCursor,
         api_tokens::ApiError::Validation(vec![]),
         api_tokens::ApiError::Unavailable,
+        api_tokens::ApiError::NotRotatable("x".into()),
+        api_tokens::ApiError::IdempotencyKeyReused,
     ] {
         let resp = err.into_response("/");
         let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();

@@ -1,0 +1,282 @@
+//! The scope matrix of `docs/scopes.md`, the creator ceilings, and tenant isolation.
+
+use api_tokens::service::CreateInput;
+use api_tokens::time;
+use integration_tests::{App, Method, Reply};
+use serde_json::{json, Value};
+
+use crate::{ADMIN, USER};
+
+/// One row of the matrix: route, target, and per column the caller's scopes and the status.
+type Row = (String, String, Vec<(Vec<String>, u16)>);
+
+/// The rows of the matrix in `docs/scopes.md`.
+fn documented_matrix() -> Vec<Row> {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scopes.md")).unwrap();
+    let table = doc
+        .split("<!-- matrix:start -->")
+        .nth(1)
+        .and_then(|t| t.split("<!-- matrix:end -->").next())
+        .expect("the matrix markers");
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().trim_matches('`').to_string())
+            .collect()
+    };
+    let mut lines = table.lines().filter(|l| l.starts_with('|'));
+    let header = cells(lines.next().unwrap());
+    let columns: Vec<Vec<String>> = header[2..]
+        .iter()
+        .map(|h| match h.as_str() {
+            "other scopes only" => vec!["orders:read".to_string()],
+            scopes => scopes.split_whitespace().map(str::to_string).collect(),
+        })
+        .collect();
+    lines
+        .skip(1)
+        .map(|line| {
+            let c = cells(line);
+            let expected = c[2..]
+                .iter()
+                .zip(&columns)
+                .map(|(status, scopes)| (scopes.clone(), status.parse().unwrap()))
+                .collect();
+            (c[0].clone(), c[1].clone(), expected)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_documented_matrix_holds_route_by_route() {
+    let matrix = documented_matrix();
+    assert_eq!(matrix.len(), 15, "every route, for own and others' tokens");
+    let app = App::start().await;
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for (route, target, expected) in &matrix {
+        let (method, template) = route.split_once(' ').unwrap();
+        let method: Method = method.parse().unwrap();
+        let own = target == "own";
+        for (scopes, status) in expected {
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let caller = app.mint("acme", "alice", &scopes).await;
+            let owner = if own { "alice" } else { "bob" };
+            let (id, _) = app.mint_with("acme", owner, &[], Default::default()).await;
+            let mut path = template.replace("{id}", &id);
+            if template == "/tokens" && method == Method::GET && !own {
+                path.push_str("?user_id=bob");
+            }
+            let body = match (method.as_str(), template) {
+                ("POST", "/tokens") if own => Some(json!({"name": "new"})),
+                ("POST", "/tokens") => Some(json!({"name": "new", "user_id": "bob"})),
+                ("PATCH", _) => Some(json!({"name": "renamed"})),
+                ("POST", _) => Some(json!({})),
+                _ => None,
+            };
+            let r = app.call(method.clone(), &path, Some(&caller), body).await;
+            cells += 1;
+            let slug = match r.status {
+                403 => "/problems/missing-scope",
+                404 => "/problems/token-not-found",
+                _ => "",
+            };
+            if r.status != *status || r.problem() != slug {
+                failures.push(format!(
+                    "{route} ({target}) with {scopes:?}: expected {status}, got {}",
+                    r.text
+                ));
+            }
+        }
+    }
+    assert_eq!(cells, 75);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+fn without_instance(r: &Reply) -> Value {
+    let mut body = r.json.clone();
+    body.as_object_mut().unwrap().remove("instance");
+    body
+}
+
+#[tokio::test]
+async fn every_cross_tenant_attempt_reads_as_nonexistent() {
+    let app = App::start().await;
+    let alice = app.mint("acme", "alice", USER).await;
+    let (victim, victim_secret) = app
+        .mint_with("acme", "alice", USER, Default::default())
+        .await;
+    let intruder = app.mint("globex", "root", ADMIN).await;
+    let unknown = uuid::Uuid::now_v7();
+    let before = app.get(&format!("/tokens/{victim}"), &alice).await.json;
+
+    // Ids in paths.
+    for (method, suffix, body) in [
+        (Method::GET, "", None),
+        (Method::PATCH, "", Some(json!({"name": "pwned"}))),
+        (Method::POST, "/rotate", Some(json!({}))),
+        (Method::POST, "/revoke", Some(json!({}))),
+        (Method::DELETE, "", None),
+    ] {
+        let foreign = app
+            .call(
+                method.clone(),
+                &format!("/tokens/{victim}{suffix}"),
+                Some(&intruder),
+                body.clone(),
+            )
+            .await;
+        let missing = app
+            .call(
+                method.clone(),
+                &format!("/tokens/{unknown}{suffix}"),
+                Some(&intruder),
+                body,
+            )
+            .await;
+        foreign.assert_problem(404, "token-not-found");
+        assert_eq!(without_instance(&foreign), without_instance(&missing));
+    }
+    assert_eq!(
+        app.get(&format!("/tokens/{victim}"), &alice).await.json,
+        before,
+        "untouched"
+    );
+    assert_eq!(app.get("/tokens/self", &victim_secret).await.status, 200);
+
+    // Ids in token_ids, and users of the other tenant.
+    for query in [
+        format!("token_ids={victim}"),
+        format!("token_ids={unknown}"),
+        "user_id=alice&include_total_count=true".to_string(),
+        "user_id=nobody&include_total_count=true".to_string(),
+    ] {
+        let r = app.get(&format!("/tokens?{query}"), &intruder).await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text);
+        assert_eq!(r.json["items"], json!([]), "{query}");
+        assert!(r.json["total"].is_null() || r.json["total"] == 0, "{query}");
+    }
+
+    // Cursors.
+    let page = app.get("/tokens?limit=1", &alice).await;
+    let cursor = page.json["next_cursor"].as_str().unwrap().to_string();
+    let foreign = app
+        .get(&format!("/tokens?limit=1&cursor={cursor}"), &intruder)
+        .await;
+    let forged: String = cursor
+        .chars()
+        .map(|c| if c == 'A' { 'B' } else { 'A' })
+        .collect();
+    let made_up = app
+        .get(&format!("/tokens?limit=1&cursor={forged}"), &intruder)
+        .await;
+    foreign.assert_problem(400, "invalid-cursor");
+    assert_eq!(without_instance(&foreign), without_instance(&made_up));
+
+    // Tokens: an altered secret naming the victim's id is refused like an unknown token.
+    let rng = ring::rand::SystemRandom::new();
+    let id = |s: &str| s.parse().unwrap();
+    let altered = api_tokens::secret::generate("tkn", id(&victim), &rng);
+    let stranger = api_tokens::secret::generate("tkn", unknown, &rng);
+    let a = app.get("/tokens/self", altered.expose()).await;
+    let b = app.get("/tokens/self", stranger.expose()).await;
+    a.assert_problem(401, "unauthorized");
+    assert_eq!(without_instance(&a), without_instance(&b));
+}
+
+#[tokio::test]
+async fn a_token_never_creates_a_token_that_outlives_it() {
+    let app = App::start().await;
+    let expiry = time::now() + chrono::Duration::days(1);
+    let (_, caller) = app
+        .mint_with(
+            "acme",
+            "alice",
+            USER,
+            CreateInput {
+                expires_at: Some(expiry),
+                ..Default::default()
+            },
+        )
+        .await;
+    let r = app
+        .post(
+            "/tokens",
+            &caller,
+            json!({"name": "x", "expires_in_days": 30}),
+        )
+        .await;
+    r.assert_problem(403, "forbidden");
+    let detail = r.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("expires_at") && detail.contains(&time::format(&expiry)),
+        "{detail}"
+    );
+
+    let forever = app.post("/tokens", &caller, json!({"name": "x"})).await;
+    assert_eq!(forever.status, 201);
+    assert_eq!(
+        forever.json["expires_at"],
+        time::format(&expiry),
+        "no expiry asked: the caller's"
+    );
+    let sooner = time::now() + chrono::Duration::hours(1);
+    let r = app
+        .post(
+            "/tokens",
+            &caller,
+            json!({"name": "x", "expires_at": time::format(&sooner)}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json["expires_at"], time::format(&sooner));
+
+    // A rotation keeps the old lifetime (30 days here), capped at the caller's expiry.
+    let (long, _) = app
+        .mint_with(
+            "acme",
+            "alice",
+            USER,
+            CreateInput {
+                expires_at: Some(time::now() + chrono::Duration::days(30)),
+                ..Default::default()
+            },
+        )
+        .await;
+    let path = format!("/tokens/{long}/rotate");
+    app.post(
+        &path,
+        &caller,
+        json!({"expires_at": "2099-01-01T00:00:00Z"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let rotated = app.post(&path, &caller, json!({})).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    assert_eq!(rotated.json["expires_at"], time::format(&expiry));
+    assert_eq!(app.records().await.len(), 5, "nothing refused was minted");
+}
+
+#[tokio::test]
+async fn a_token_never_grants_or_rotates_scopes_it_lacks() {
+    let app = App::start().await;
+    let admin_only = app.mint("acme", "root", &["tokens:admin"]).await;
+    let r = app
+        .post(
+            "/tokens",
+            &admin_only,
+            json!({"name": "x", "scopes": ["orders:read"]}),
+        )
+        .await;
+    r.assert_problem(403, "forbidden");
+    assert!(r.json["detail"].as_str().unwrap().contains("orders:read"));
+    let (wider, _) = app
+        .mint_with("acme", "alice", &["orders:read"], Default::default())
+        .await;
+    app.post(&format!("/tokens/{wider}/rotate"), &admin_only, json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+    assert_eq!(app.records().await.len(), 2);
+}
