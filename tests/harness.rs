@@ -124,6 +124,7 @@ pub fn sample_token(tenant: &str, user: &str) -> api_tokens::model::TokenItem {
         allowed_ips: vec![],
         rotated_from: None,
         rotated_to: None,
+        updated_by: None,
     }
 }
 

@@ -116,6 +116,10 @@ pub struct TokenItem {
     /// `expires_at`) this token still works; then it reads as revoked with reason `rotated`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_to: Option<Uuid>,
+    /// Who made the last change a client asked for (create, update, rotate, revoke): the
+    /// `actor` of lifecycle events. Not part of the client view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
 }
 
 impl TokenItem {
@@ -250,6 +254,7 @@ pub(crate) mod tests {
             allowed_ips: vec![],
             rotated_from: None,
             rotated_to: None,
+            updated_by: None,
         }
     }
 

@@ -260,6 +260,7 @@ impl<S: TokenStore> TokenService<S> {
             allowed_ips: input.allowed_ips,
             rotated_from: None,
             rotated_to: None,
+            updated_by: Some(created_by.to_string()),
         };
         Ok((item, secret))
     }
@@ -417,6 +418,7 @@ impl<S: TokenStore> TokenService<S> {
                 tenant_id: &caller.tenant_id,
                 owner: (!caller.is_admin()).then_some(caller.user_id.as_str()),
                 patch,
+                actor: &caller.user_id,
                 at: time::now(),
             })
             .await?
@@ -671,6 +673,7 @@ fn retire(
         revocation_reason: Some(ROTATED.to_string()),
         rotated_to: Some(successor),
         updated_at: now,
+        updated_by: Some(actor.to_string()),
         ..old.clone()
     }
 }

@@ -153,6 +153,8 @@ pub struct Amendment<'a> {
     pub owner: Option<&'a str>,
     /// The changes.
     pub patch: &'a Patch,
+    /// Who (the new `updated_by`).
+    pub actor: &'a str,
     /// When (the new `updated_at`).
     pub at: Timestamp,
 }
@@ -858,7 +860,7 @@ impl TokenStore for DynamoStore {
     }
 
     async fn amend(&self, a: &Amendment<'_>) -> Result<Option<TokenItem>, StoreError> {
-        let mut sets = vec!["updated_at = :at"];
+        let mut sets = vec!["updated_at = :at, updated_by = :by"];
         let mut removes = Vec::new();
         let mut req = self
             .client
@@ -867,6 +869,7 @@ impl TokenStore for DynamoStore {
             .key(schema::PK, s(schema::token_pk(a.id)))
             .expression_attribute_names("#pk", schema::PK)
             .expression_attribute_values(":at", s(time::format(&a.at)))
+            .expression_attribute_values(":by", s(a.actor))
             .expression_attribute_values(":tenant", s(a.tenant_id));
         let mut condition = String::from("attribute_exists(#pk) AND tenant_id = :tenant");
         if let Some(owner) = a.owner {
@@ -940,6 +943,7 @@ impl TokenStore for DynamoStore {
                 revoked_by: Some(r.actor.to_string()),
                 revocation_reason: r.reason.map(str::to_string),
                 updated_at: r.at,
+                updated_by: Some(r.actor.to_string()),
                 ..old.clone()
             };
             if self.transition(&old, &new, Some(r.purge_at)).await? {
