@@ -128,6 +128,31 @@ pub fn sample_token(tenant: &str, user: &str) -> api_tokens::model::TokenItem {
     }
 }
 
+/// A fixture of `tests/fixtures/` with its `{{PLACEHOLDERS}}` filled in.
+pub fn fixture(name: &str, fill: &[(&str, &str)]) -> Value {
+    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (k, v) in fill {
+        text = text.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An SQS event of the fixture's shape with one record per `(message id, body)`.
+pub fn sqs_batch(bodies: &[(String, String)]) -> Value {
+    let template = fixture("sqs-revoke-batch.json", &[])["Records"][0].clone();
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            let mut r = template.clone();
+            r["messageId"] = serde_json::json!(id);
+            r["body"] = serde_json::json!(body);
+            r
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
 /// A principal for calling the service directly (as the authorizer context would).
 pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Principal {
     api_tokens::Principal {
@@ -416,6 +441,70 @@ impl App {
             .send()
             .await
             .expect("touch");
+    }
+
+    /// Writes `n` active tokens of `user` with `BatchWriteItem` (records, credentials with a
+    /// dummy hash, and the counters they add up to): fast setup for tests that need many
+    /// tokens. Returns the records.
+    pub async fn seed(
+        &self,
+        tenant: &str,
+        user: &str,
+        n: usize,
+    ) -> Vec<api_tokens::model::TokenItem> {
+        use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+        use futures_util::StreamExt;
+        let items: Vec<_> = (0..n).map(|_| sample_token(tenant, user)).collect();
+        let mut writes = Vec::new();
+        let mut shards = std::collections::BTreeMap::<u32, i64>::new();
+        for t in &items {
+            let record = api_tokens::store::record_attributes(t, None).unwrap();
+            let cred = std::collections::HashMap::from([
+                ("pk".to_string(), A::S(schema::credential_pk(t.id))),
+                ("tenant_id".into(), A::S(t.tenant_id.clone())),
+                ("user_id".into(), A::S(t.user_id.clone())),
+                ("scopes".into(), A::L(vec![])),
+                ("status".into(), A::S("active".into())),
+                (schema::SECRET_HASH.into(), A::S("not-a-real-hash".into())),
+            ]);
+            for item in [record, cred] {
+                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+            *shards.entry(schema::counter_shard(t.id)).or_default() += 1;
+        }
+        let chunks: Vec<Vec<WriteRequest>> = writes.chunks(25).map(<[_]>::to_vec).collect();
+        futures_util::stream::iter(chunks)
+            .for_each_concurrent(4, |mut chunk| async move {
+                while !chunk.is_empty() {
+                    let out = self
+                        .dynamodb
+                        .batch_write_item()
+                        .request_items(&self.table, chunk)
+                        .send()
+                        .await
+                        .expect("seed");
+                    chunk = out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&self.table))
+                        .unwrap_or_default();
+                }
+            })
+            .await;
+        for (shard, count) in shards {
+            for owner in [None, Some(user)] {
+                self.dynamodb
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", A::S(schema::counter_pk(tenant, owner, shard)))
+                    .update_expression("ADD active :n")
+                    .expression_attribute_values(":n", A::N(count.to_string()))
+                    .send()
+                    .await
+                    .expect("seed counters");
+            }
+        }
+        items
     }
 
     /// Every item of the table, as DynamoDB returns it (for inspecting what is stored).

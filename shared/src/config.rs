@@ -185,11 +185,16 @@ impl Config {
 /// environment, HTTPS through rustls with *ring* (one TLS stack, no aws-lc).
 /// Build it once per cold start and share it.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+}
+
+/// What every AWS client is built from: region, credentials and endpoints from the standard
+/// AWS environment, and [`http_client`].
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&shared)
+        .await
 }
 
 /// The SDK's HTTP client: hyper with rustls on *ring*; also speaks plain HTTP to DynamoDB

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use futures_util::StreamExt;
 use ring::rand::SystemRandom;
 use uuid::Uuid;
 
@@ -18,7 +19,8 @@ use crate::schema;
 use crate::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
 use crate::secret::{self, SecretHasher, TokenSecret};
 use crate::store::{
-    Amendment, Once, Patch, Revocation, RevokeOutcome, RotateOutcome, Rotation, TokenStore,
+    Amendment, KeyRange, Once, PageRequest, Patch, Revocation, RevokeOutcome, RotateOutcome,
+    Rotation, StoreError, TokenStore,
 };
 use crate::time::{self, Timestamp};
 use crate::verify_cache::VerifyCache;
@@ -106,7 +108,7 @@ pub enum VerifyError {
     Rejected(#[from] Rejection),
     /// The store failed; the caller should not be told "invalid token".
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
 }
 
 /// The token service over a store.
@@ -396,7 +398,7 @@ impl<S: TokenStore> TokenService<S> {
                 RotateOutcome::Stale => continue,
             }
         }
-        Err(crate::store::StoreError::Contended(format!("rotation of {id}")).into())
+        Err(StoreError::Contended(format!("rotation of {id}")).into())
     }
 
     /// Changes a token's name, description or metadata (one conditional `UpdateItem`).
@@ -450,7 +452,7 @@ impl<S: TokenStore> TokenService<S> {
 
     /// Moves every stored-active token past its expiry to `expired` (the scheduled sweeper).
     /// Returns how many moved.
-    pub async fn sweep_expired(&self) -> Result<usize, crate::store::StoreError> {
+    pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
         const BATCH: i32 = 100;
         let now = time::now();
         let mut moved = 0;
@@ -480,24 +482,12 @@ impl<S: TokenStore> TokenService<S> {
             return Err(ApiError::MissingScope(TOKENS_WRITE));
         }
         let id = Uuid::parse_str(id).map_err(|_| ApiError::TokenNotFound)?;
-        let at = time::now();
+        let owner = (!caller.is_admin()).then_some(caller.user_id.as_str());
         let outcome = self
-            .store
-            .revoke(&Revocation {
-                id,
-                tenant_id: &caller.tenant_id,
-                owner: (!caller.is_admin()).then_some(caller.user_id.as_str()),
-                actor: &caller.user_id,
-                reason,
-                at,
-                purge_at: at + self.retention,
-            })
+            .revoke_in(&caller.tenant_id, owner, id, &caller.user_id, reason)
             .await?;
         match outcome {
-            RevokeOutcome::Revoked(item) => {
-                tracing::info!(tenant = %item.tenant_id, token_id = %item.id, by = %caller.user_id, "token revoked");
-                Ok(item)
-            }
+            RevokeOutcome::Revoked(item) => Ok(item),
             RevokeOutcome::Unchanged(Some(item))
                 if visible_to(caller, &item) && item.status == StoredStatus::Revoked =>
             {
@@ -510,6 +500,195 @@ impl<S: TokenStore> TokenService<S> {
             }
             RevokeOutcome::Unchanged(_) => Err(ApiError::TokenNotFound),
         }
+    }
+
+    /// The one revocation path of the HTTP API and the revocation events: revokes token `id`
+    /// if it belongs to `tenant_id` (and to `owner`, when given). Idempotent: a revoked token
+    /// is returned unchanged.
+    pub async fn revoke_in(
+        &self,
+        tenant_id: &str,
+        owner: Option<&str>,
+        id: Uuid,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let at = time::now();
+        let outcome = self
+            .store
+            .revoke(&Revocation {
+                id,
+                tenant_id,
+                owner,
+                actor,
+                reason,
+                at,
+                purge_at: at + self.retention,
+            })
+            .await?;
+        if let RevokeOutcome::Revoked(item) = &outcome {
+            tracing::info!(tenant = %item.tenant_id, token_id = %item.id, by = %actor, "token revoked");
+        }
+        Ok(outcome)
+    }
+
+    /// Revokes the token whose secret leaked (a secret-scanning alert), in whatever tenant it
+    /// is. The format and checksum are checked before any lookup, so junk costs nothing; a
+    /// secret that does not match its token's hash revokes nothing.
+    pub async fn revoke_leaked(
+        &self,
+        presented: &str,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<LeakOutcome, StoreError> {
+        let Ok(parsed) = secret::parse(presented) else {
+            return Ok(LeakOutcome::Malformed);
+        };
+        let Some(cred) = self.store.credential(parsed.id).await? else {
+            return Ok(LeakOutcome::Unknown);
+        };
+        if !self.hasher.verify(&parsed, &cred.secret_hash) {
+            return Ok(LeakOutcome::Unknown);
+        }
+        let outcome = self
+            .revoke_in(&cred.tenant_id, None, parsed.id, actor, reason)
+            .await?;
+        Ok(match outcome {
+            RevokeOutcome::Revoked(_) => LeakOutcome::Revoked,
+            RevokeOutcome::Unchanged(_) => LeakOutcome::AlreadyRevoked,
+        })
+    }
+
+    /// Revokes every stored-active token of a user (an identity provider offboarding them).
+    /// Reads the owner's active partition page by page; revokes each page in parallel lanes
+    /// (4 at a time), one per counter shard (lanes never contend on a counter), up to 25
+    /// tokens per transaction (`store::MAX_BATCH_REVOCATIONS`). Stops between pages once
+    /// `deadline` is near, after at least one page: the result then says `complete: false`,
+    /// and calling again finishes the job (revoked tokens have left the partition, so
+    /// nothing is done twice and nothing is skipped).
+    pub async fn revoke_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        actor: &str,
+        reason: Option<&str>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<BulkRevocation, StoreError> {
+        let partition = schema::partition_value(
+            schema::Partition::OwnerStatus,
+            tenant_id,
+            user_id,
+            StoredStatus::Active.as_str(),
+        );
+        let range = KeyRange::default();
+        let mut after: Option<String> = None;
+        let mut done = BulkRevocation::default();
+        loop {
+            let page = self
+                .store
+                .page(&PageRequest {
+                    index: schema::BY_OWNER_STATUS,
+                    partition: &partition,
+                    range: &range,
+                    ascending: true,
+                    limit: USER_REVOCATION_PAGE,
+                    start_after: after.as_deref(),
+                })
+                .await?;
+            done.requests += 1;
+            let at = time::now();
+            let revocation = Revocation {
+                id: Uuid::nil(),
+                tenant_id,
+                owner: Some(user_id),
+                actor,
+                reason,
+                at,
+                purge_at: at + self.retention,
+            };
+            let mut lanes: BTreeMap<u32, Vec<&TokenItem>> = BTreeMap::new();
+            for t in page
+                .items
+                .iter()
+                .filter(|t| t.status == StoredStatus::Active)
+            {
+                lanes
+                    .entry(schema::counter_shard(t.id))
+                    .or_default()
+                    .push(t);
+            }
+            let results: Vec<_> = futures_util::stream::iter(lanes.into_values())
+                .map(|lane| self.revoke_lane(lane, &revocation))
+                .buffer_unordered(REVOCATION_LANES)
+                .collect()
+                .await;
+            for lane in results {
+                done.add(lane?);
+            }
+            after = match (page.more, page.items.last()) {
+                (true, Some(last)) => Some(schema::SortField::CreatedAt.key_of(last)),
+                _ => {
+                    done.complete = true;
+                    break;
+                }
+            };
+            if deadline.is_some_and(|d| {
+                d.saturating_duration_since(std::time::Instant::now()) < USER_REVOCATION_MARGIN
+            }) {
+                break;
+            }
+        }
+        tracing::info!(tenant = %tenant_id, user = %user_id, by = %actor, revoked = done.revoked, complete = done.complete, "user's tokens revoked");
+        Ok(done)
+    }
+
+    /// Revokes tokens sharing one counter shard, in batches; a batch whose records changed
+    /// since they were read, or that DynamoDB could not take (throttled, timed out), falls
+    /// back to revoking its tokens one by one.
+    async fn revoke_lane(
+        &self,
+        lane: Vec<&TokenItem>,
+        revocation: &Revocation<'_>,
+    ) -> Result<BulkRevocation, StoreError> {
+        let mut done = BulkRevocation::default();
+        for chunk in lane.chunks(crate::store::MAX_BATCH_REVOCATIONS) {
+            let changes: Vec<(TokenItem, TokenItem)> = chunk
+                .iter()
+                .map(|old| ((*old).clone(), revocation.applied_to(old)))
+                .collect();
+            let mut written = false;
+            for attempt in 0..BATCH_ATTEMPTS {
+                done.requests += 1;
+                match self.store.revoke_batch(&changes, revocation.purge_at).await {
+                    Ok(ok) => {
+                        written = ok;
+                        break;
+                    }
+                    Err(e @ (StoreError::Throttled(_) | StoreError::Unavailable(_))) => {
+                        tracing::warn!(error = %e, attempt, tokens = changes.len(), "batched revocation failed");
+                        let backoff = std::time::Duration::from_millis(100 << attempt);
+                        tokio::time::sleep(backoff).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if written {
+                done.revoked += changes.len();
+                continue;
+            }
+            for (old, _) in &changes {
+                done.requests += 2;
+                let single = Revocation {
+                    id: old.id,
+                    ..revocation.clone()
+                };
+                match self.store.revoke(&single).await? {
+                    RevokeOutcome::Revoked(_) => done.revoked += 1,
+                    RevokeOutcome::Unchanged(_) => done.unchanged += 1,
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// Verifies a presented token: format and checksum first (no I/O), then one strongly
@@ -634,6 +813,54 @@ impl<S: TokenStore> TokenService<S> {
             _ => Err(ApiError::TokenNotFound),
         }
     }
+}
+
+/// Lanes (counter shards) revoked at once when revoking all of a user's tokens.
+const REVOCATION_LANES: usize = 4;
+
+/// Attempts of one batched revocation that DynamoDB throttles or times out, before its
+/// tokens are revoked one by one.
+const BATCH_ATTEMPTS: u32 = 3;
+
+/// Tokens read per page when revoking all of a user's tokens.
+const USER_REVOCATION_PAGE: i32 = 500;
+
+/// Time kept in reserve before the deadline when revoking a user's tokens: another page is
+/// started only with more than this left.
+const USER_REVOCATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The result of revoking a user's tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkRevocation {
+    /// Tokens this call revoked.
+    pub revoked: usize,
+    /// Tokens found active but revoked (or changed) by someone else meanwhile.
+    pub unchanged: usize,
+    /// DynamoDB requests sent.
+    pub requests: usize,
+    /// Whether every active token is now revoked; if not, call again.
+    pub complete: bool,
+}
+
+impl BulkRevocation {
+    fn add(&mut self, other: Self) {
+        self.revoked += other.revoked;
+        self.unchanged += other.unchanged;
+        self.requests += other.requests;
+    }
+}
+
+/// The result of revoking by a leaked secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakOutcome {
+    /// Not a token of this format or its checksum fails: no lookup was made.
+    Malformed,
+    /// No token has this secret.
+    Unknown,
+    /// The token was revoked now.
+    Revoked,
+    /// The token was revoked already.
+    AlreadyRevoked,
 }
 
 /// Attempts of a rotation whose old token keeps changing under it.

@@ -5,6 +5,7 @@
 //! | create | 1 `TransactWriteItems`: record, credential, tenant and user counters (+ idempotency record) |
 //! | rotate | 1 `GetItem` + 1 `TransactWriteItems`: new token, old token retired, counters (+ idempotency record) |
 //! | update (`PATCH`) | 1 `UpdateItem` |
+//! | revoke a user's tokens | per page: 1 `Query` + 1 `TransactWriteItems` per ≤ 25 tokens of one counter shard |
 //! | get, verify | 1 `GetItem` (record, or credential) |
 //! | revoke | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
 //! | list page | 1 `Query` per index partition read (usually one) |
@@ -159,6 +160,21 @@ pub struct Amendment<'a> {
     pub at: Timestamp,
 }
 
+impl Revocation<'_> {
+    /// The record `old` as this revocation leaves it.
+    pub fn applied_to(&self, old: &TokenItem) -> TokenItem {
+        TokenItem {
+            status: StoredStatus::Revoked,
+            revoked_at: Some(self.at),
+            revoked_by: Some(self.actor.to_string()),
+            revocation_reason: self.reason.map(str::to_string),
+            updated_at: self.at,
+            updated_by: Some(self.actor.to_string()),
+            ..old.clone()
+        }
+    }
+}
+
 /// Result of a revocation attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RevokeOutcome {
@@ -250,6 +266,15 @@ pub trait TokenStore: Clone + Send + Sync + 'static {
         &self,
         r: &Rotation<'_>,
     ) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
+
+    /// Applies several revocations (`(old, new)` pairs, each `new` the revoked `old`) in one
+    /// transaction, each conditioned on its record being as read. `false` when any record
+    /// changed since (nothing is written then). At most [`MAX_BATCH_REVOCATIONS`] pairs.
+    fn revoke_batch(
+        &self,
+        changes: &[(TokenItem, TokenItem)],
+        purge_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The live idempotency record with this key, if any.
     fn held(&self, pk: &str) -> impl Future<Output = Result<Option<Once>, StoreError>> + Send;
@@ -811,6 +836,12 @@ where
     }
 }
 
+/// Most revocations in one [`TokenStore::revoke_batch`]: two items each (record and
+/// credential) plus the two counter items of their shard, 52 items, about half of
+/// DynamoDB's 100 per transaction: smaller transactions hold their items' locks for less
+/// time, so concurrent writers to those tokens wait less.
+pub const MAX_BATCH_REVOCATIONS: usize = 25;
+
 /// How often a revocation re-reads and retries after losing a race.
 const WRITE_ATTEMPTS: usize = 4;
 
@@ -852,6 +883,31 @@ impl TokenStore for DynamoStore {
                 Ok(RotateOutcome::Stale)
             }
             Err(TransactOutcome::Cancelled(e)) => Err(classify(*e)),
+        }
+    }
+
+    async fn revoke_batch(
+        &self,
+        changes: &[(TokenItem, TokenItem)],
+        purge_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut counters = CounterDeltas::default();
+        let mut items = Vec::with_capacity(changes.len() * 2 + 4);
+        for (old, new) in changes {
+            items.extend(self.transition_items(old, new, Some(purge_at), &mut counters)?);
+        }
+        items.extend(counters.items(&self.table)?);
+        if items.len() > 100 {
+            return Err(StoreError::Other(format!(
+                "a batch of {} revocations needs {} transaction items",
+                changes.len(),
+                items.len()
+            )));
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_cancel(&e, "ConditionalCheckFailed") => Ok(false),
+            Err(e) => Err(classify(e)),
         }
     }
 
@@ -937,15 +993,7 @@ impl TokenStore for DynamoStore {
             if !in_reach || old.status == StoredStatus::Revoked {
                 return Ok(RevokeOutcome::Unchanged(Some(old)));
             }
-            let new = TokenItem {
-                status: StoredStatus::Revoked,
-                revoked_at: Some(r.at),
-                revoked_by: Some(r.actor.to_string()),
-                revocation_reason: r.reason.map(str::to_string),
-                updated_at: r.at,
-                updated_by: Some(r.actor.to_string()),
-                ..old.clone()
-            };
+            let new = r.applied_to(&old);
             if self.transition(&old, &new, Some(r.purge_at)).await? {
                 return Ok(RevokeOutcome::Revoked(new));
             }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use api_tokens::schema;
+use futures_util::StreamExt;
 use integration_tests::App;
 use serde_json::Value;
 
@@ -10,19 +11,20 @@ use crate::{ADMIN, USER};
 
 /// Mints `n` tokens for `user` and returns their ids, newest first (the list order).
 async fn mint_many(app: &App, tenant: &str, user: &str, n: usize) -> Vec<String> {
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..n {
-        let service = app.service.clone();
-        let (tenant, user) = (tenant.to_string(), user.to_string());
-        set.spawn(async move {
+    // Eight at a time: DynamoDB Local times out transactions queued on one counter item.
+    let mut items: Vec<_> = futures_util::stream::iter(0..n)
+        .map(|i| {
             let input = api_tokens::service::CreateInput {
                 name: format!("token {i}"),
                 ..Default::default()
             };
-            service.issue(&tenant, &user, &user, input).await.unwrap().0
-        });
-    }
-    let mut items = set.join_all().await;
+            let service = app.service.clone();
+            let (tenant, user) = (tenant.to_string(), user.to_string());
+            async move { service.issue(&tenant, &user, &user, input).await.unwrap().0 }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
     items.sort_by_key(|t| std::cmp::Reverse(schema::created_sk(&t.created_at, t.id)));
     items.into_iter().map(|t| t.id.to_string()).collect()
 }

@@ -89,3 +89,68 @@ fn the_api_routes_match_the_code() {
     code.sort();
     assert_eq!(declared, code);
 }
+
+#[test]
+fn every_function_builds_a_workspace_binary_and_serves_exactly_its_routes() {
+    let t = template();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let binaries: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|d| std::fs::read_to_string(d.unwrap().path().join("Cargo.toml")).unwrap())
+        .filter_map(|manifest| {
+            manifest
+                .lines()
+                .find_map(|l| l.strip_prefix("name = "))
+                .map(|n| n.trim_matches('"').to_string())
+        })
+        .collect();
+    let serves = |binary: &str| -> &[api::Operation] {
+        match binary {
+            "tokens-list" => api::LIST_FUNCTION,
+            "tokens-create" => api::CREATE_FUNCTION,
+            "tokens-revoke" => api::REVOKE_FUNCTION,
+            _ => &[],
+        }
+    };
+    let mut functions = 0;
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        functions += 1;
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name:?} names no binary"));
+        assert!(
+            binaries.iter().any(|b| b == binary),
+            "{binary} is not a package under functions/"
+        );
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
+        let mut routed: Vec<api::Operation> = resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e["Type"] == "HttpApi")
+            .map(|(_, e)| {
+                let method = e["Properties"]["Method"].as_str().unwrap().to_uppercase();
+                let path = e["Properties"]["Path"].as_str().unwrap();
+                api::ROUTES
+                    .iter()
+                    .find(|(m, p, _)| m.as_str() == method && *p == path)
+                    .map(|(_, _, op)| *op)
+                    .unwrap()
+            })
+            .collect();
+        let mut expected = serves(binary).to_vec();
+        routed.sort_by_key(|op| format!("{op:?}"));
+        expected.sort_by_key(|op| format!("{op:?}"));
+        assert_eq!(
+            routed, expected,
+            "{binary}: the routes API Gateway sends it"
+        );
+    }
+    assert_eq!(
+        functions, 7,
+        "list, create, revoke, authorizer, expire, revoke-events, publish-events"
+    );
+}

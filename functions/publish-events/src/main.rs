@@ -1,0 +1,16 @@
+//! DynamoDB Streams Lambda: publishes every committed token change as a lifecycle event on
+//! EventBridge (see `api_tokens::lifecycle`), reporting failed records for retry.
+
+use api_tokens::lifecycle::{self, EventBridgeSink};
+use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let sink = &EventBridgeSink::from_env().await?;
+    run(service_fn(|event: LambdaEvent<Value>| async move {
+        Ok::<_, Error>(lifecycle::publish(sink, &event.payload).await?)
+    }))
+    .await
+}

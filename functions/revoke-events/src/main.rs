@@ -1,0 +1,27 @@
+//! Revocation requested by other AWS services: SQS batches and EventBridge events
+//! (see `api_tokens::revocation`).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use api_tokens::revocation;
+use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let service = api_tokens::service_from_env().await?;
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let deadline = deadline(event.context.deadline);
+        let service = &service;
+        async move { Ok::<_, Error>(revocation::handle(service, event.payload, deadline).await?) }
+    }))
+    .await
+}
+
+/// The invocation's deadline (epoch milliseconds) as an `Instant`.
+fn deadline(epoch_ms: u64) -> Option<Instant> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let left = Duration::from_millis(epoch_ms).checked_sub(now)?;
+    Some(Instant::now() + left)
+}
