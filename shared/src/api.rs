@@ -224,13 +224,7 @@ async fn dispatch<S: TokenStore>(
         Operation::CreateToken => {
             reject_query(req, &[])?;
             let key = idempotency_key(req)?;
-            let body = read_json(req)?.ok_or_else(|| {
-                ApiError::field(
-                    vec!["body".into()],
-                    "missing",
-                    "a JSON object body is required",
-                )
-            })?;
+            let body = required_json(req)?;
             let input = parse_create(&body, time::now(), service.scopes())?;
             let key = key.map(|k| Keyed::new(&caller, &k, "POST /tokens", "", &body));
             let minted = service.create(&caller, input, key.as_ref()).await?;
@@ -247,13 +241,7 @@ async fn dispatch<S: TokenStore>(
         }
         Operation::UpdateToken => {
             reject_query(req, &[])?;
-            let body = read_json(req)?.ok_or_else(|| {
-                ApiError::field(
-                    vec!["body".into()],
-                    "missing",
-                    "a JSON object body is required",
-                )
-            })?;
+            let body = required_json(req)?;
             let patch = parse_update(&body)?;
             let item = service.update(&caller, id, &patch).await?;
             Ok(json_response(StatusCode::OK, &item.view(time::now())))
@@ -385,6 +373,12 @@ pub fn read_json(req: &Request) -> Result<Option<Value>, ApiError> {
     serde_json::from_slice(bytes)
         .map(Some)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+/// [`read_json`] for routes whose body is required: an empty one is a validation error.
+fn required_json(req: &Request) -> Result<Value, ApiError> {
+    read_json(req)?
+        .ok_or_else(|| ApiError::field(loc(&["body"]), "missing", "a JSON object body is required"))
 }
 
 /// Refuses query parameters outside `allowed` (a typo must not be silently ignored).

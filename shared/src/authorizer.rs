@@ -48,6 +48,10 @@ fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
+/// The message of the log line written for every denial; `template.yaml`'s metric filter
+/// counts these lines for the denials alarm.
+pub const DENIED: &str = "authorization denied";
+
 /// Verifies the presented token; `Ok(None)` means "refused" (reason logged, token not).
 async fn principal<S: TokenStore>(
     service: &TokenService<S>,
@@ -55,13 +59,13 @@ async fn principal<S: TokenStore>(
     source_ip: Option<std::net::IpAddr>,
 ) -> Result<Option<Principal>, AuthorizerError> {
     let Some(token) = authorization.and_then(bearer_token) else {
-        tracing::info!(reason = "no bearer token", "authorization denied");
+        tracing::info!(reason = "no bearer token", "{DENIED}");
         return Ok(None);
     };
     match service.verify_cached(token, source_ip).await {
         Ok(p) => Ok(Some(p)),
         Err(VerifyError::Rejected(reason)) => {
-            tracing::info!(reason = %reason, "authorization denied");
+            tracing::info!(reason = %reason, "{DENIED}");
             Ok(None)
         }
         Err(VerifyError::Store(e)) => Err(e.into()),

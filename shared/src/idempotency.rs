@@ -137,17 +137,8 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::tests::alice;
     use serde_json::json;
-
-    fn alice() -> Principal {
-        Principal {
-            tenant_id: "acme".into(),
-            user_id: "alice".into(),
-            token_id: "t".into(),
-            scopes: vec![],
-            expires_at: None,
-        }
-    }
 
     #[test]
     fn a_sealed_result_opens_only_under_its_record_key() {

@@ -114,10 +114,11 @@ impl Principal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn alice() -> Principal {
+    /// A principal for unit tests: tenant `acme`, user `alice`, `tokens:read`.
+    pub(crate) fn alice() -> Principal {
         Principal {
             tenant_id: "acme".into(),
             user_id: "alice".into(),

@@ -358,6 +358,14 @@ impl DynamoStore {
         &self,
         pk: String,
     ) -> Result<Option<T>, StoreError> {
+        self.get_raw(pk).await?.map(decode).transpose()
+    }
+
+    /// One strongly consistent `GetItem`, the item as DynamoDB returns it.
+    async fn get_raw(
+        &self,
+        pk: impl Into<String>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -367,7 +375,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        out.item.map(decode).transpose()
+        Ok(out.item)
     }
 
     /// One strongly consistent `BatchGetItem` of up to 100 keys (missing items are skipped);
@@ -611,35 +619,13 @@ impl DynamoStore {
         match reasons.first() {
             Some(r) if r.code() == Some("ConditionalCheckFailed") => {
                 let held = match r.item() {
-                    Some(item) => Some(decode_once(item.clone())?),
-                    None => self.once(&once.pk).await.map_err(TransactOutcome::Store)?,
+                    Some(item) => Some(decode_once(item.clone()).map_err(TransactOutcome::Store)?),
+                    None => self.held(&once.pk).await.map_err(TransactOutcome::Store)?,
                 };
                 // Gone between the two reads (its window ended): the caller may try again.
                 held.map(Some).ok_or(TransactOutcome::Stale)
             }
             _ => Err(TransactOutcome::from(err)),
-        }
-    }
-
-    /// Reads an idempotency record that is still within its window.
-    async fn once(&self, pk: &str) -> Result<Option<Once>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match out.item {
-            None => Ok(None),
-            Some(item) => match decode_once(item) {
-                Ok(o) if o.expires_at > time::now() => Ok(Some(o)),
-                Ok(_) => Ok(None),
-                Err(TransactOutcome::Store(e)) => Err(e),
-                Err(_) => Err(StoreError::Corrupt(format!("idempotency record {pk}"))),
-            },
         }
     }
 
@@ -772,8 +758,8 @@ impl From<TransactError> for TransactOutcome {
     }
 }
 
-fn decode_once(mut item: HashMap<String, AttributeValue>) -> Result<Once, TransactOutcome> {
-    let corrupt = || TransactOutcome::Store(StoreError::Corrupt("idempotency record".into()));
+fn decode_once(mut item: HashMap<String, AttributeValue>) -> Result<Once, StoreError> {
+    let corrupt = || StoreError::Corrupt("idempotency record".into());
     let mut text = |k: &str| match item.remove(k) {
         Some(AttributeValue::S(v)) => Some(v),
         _ => None,
@@ -912,7 +898,11 @@ impl TokenStore for DynamoStore {
     }
 
     async fn held(&self, pk: &str) -> Result<Option<Once>, StoreError> {
-        self.once(pk).await
+        // TTL deletes lazily: a record past its window holds nothing.
+        match self.get_raw(pk).await? {
+            Some(item) => Ok(Some(decode_once(item)?).filter(|o| o.expires_at > time::now())),
+            None => Ok(None),
+        }
     }
 
     async fn amend(&self, a: &Amendment<'_>) -> Result<Option<TokenItem>, StoreError> {

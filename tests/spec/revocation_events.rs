@@ -222,3 +222,184 @@ async fn a_malformed_eventbridge_event_is_an_error_for_lambda_to_retry_and_dead_
         StoredStatus::Active
     );
 }
+
+/// Faults DynamoDB Local cannot be made to produce on cue, injected in front of the real
+/// store: a record changed between the page read and its batch, or a throttled batch.
+#[derive(Clone)]
+struct Faulty {
+    inner: api_tokens::DynamoStore,
+    fault: Fault,
+    batches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Before the first batch, the first token of it is renamed (so its `updated_at` moves).
+    ChangeOneFirst,
+    /// The first `n` batches are throttled.
+    Throttle(usize),
+}
+
+mod faulty_store {
+    use super::{Fault, Faulty};
+    use api_tokens::model::TokenItem;
+    use api_tokens::store::*;
+    use api_tokens::time::Timestamp;
+    use std::sync::atomic::Ordering;
+    use uuid::Uuid;
+
+    impl TokenStore for Faulty {
+        async fn revoke_batch(
+            &self,
+            changes: &[(TokenItem, TokenItem)],
+            purge_at: Timestamp,
+        ) -> Result<bool, StoreError> {
+            let n = self.batches.fetch_add(1, Ordering::SeqCst);
+            match self.fault {
+                Fault::ChangeOneFirst if n == 0 => {
+                    let patch = Patch {
+                        name: Some("renamed meanwhile".into()),
+                        ..Patch::default()
+                    };
+                    let old = &changes[0].0;
+                    self.inner
+                        .amend(&Amendment {
+                            id: old.id,
+                            tenant_id: &old.tenant_id,
+                            owner: None,
+                            patch: &patch,
+                            actor: "someone",
+                            at: api_tokens::time::now(),
+                        })
+                        .await?;
+                }
+                Fault::Throttle(k) if n < k => {
+                    return Err(StoreError::Throttled("injected".into()));
+                }
+                _ => {}
+            }
+            self.inner.revoke_batch(changes, purge_at).await
+        }
+        async fn insert(
+            &self,
+            item: &TokenItem,
+            hash: &str,
+            purge_at: Option<Timestamp>,
+            once: Option<&Once>,
+        ) -> Result<Option<Once>, StoreError> {
+            self.inner.insert(item, hash, purge_at, once).await
+        }
+        async fn rotate(&self, r: &Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+            self.inner.rotate(r).await
+        }
+        async fn held(&self, pk: &str) -> Result<Option<Once>, StoreError> {
+            self.inner.held(pk).await
+        }
+        async fn amend(&self, a: &Amendment<'_>) -> Result<Option<TokenItem>, StoreError> {
+            self.inner.amend(a).await
+        }
+        async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
+            self.inner.get(id).await
+        }
+        async fn credential(&self, id: Uuid) -> Result<Option<Credential>, StoreError> {
+            self.inner.credential(id).await
+        }
+        async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
+            self.inner.revoke(r).await
+        }
+        async fn page(&self, q: &PageRequest<'_>) -> Result<Page, StoreError> {
+            self.inner.page(q).await
+        }
+        async fn counts(&self, tenant: &str, user: Option<&str>) -> Result<Counts, StoreError> {
+            self.inner.counts(tenant, user).await
+        }
+        async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
+            self.inner.batch_get(ids).await
+        }
+        async fn touch(
+            &self,
+            id: Uuid,
+            at: Timestamp,
+            ip: Option<String>,
+            interval: chrono::Duration,
+        ) -> Result<bool, StoreError> {
+            self.inner.touch(id, at, ip, interval).await
+        }
+        async fn expire_due(
+            &self,
+            shard: u32,
+            now: Timestamp,
+            limit: i32,
+        ) -> Result<usize, StoreError> {
+            self.inner.expire_due(shard, now, limit).await
+        }
+    }
+}
+
+/// Revokes every token of a user of 30 through `fault`; returns the result, how many batches
+/// were attempted, and the records afterwards.
+async fn revoke_user_through(
+    fault: Fault,
+) -> (api_tokens::service::BulkRevocation, usize, Vec<TokenItem>) {
+    let app = App::start().await;
+    app.seed("acme", "frank", 30).await;
+    let store = Faulty {
+        inner: api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
+        fault,
+        batches: Default::default(),
+    };
+    let service = api_tokens::TokenService::new(
+        store.clone(),
+        &integration_tests::test_config_with(&app.table, &[]),
+    );
+    let done = service
+        .revoke_user("acme", "frank", "idp", Some("offboarded"), None)
+        .await
+        .unwrap();
+    let counts = store.counts("acme", Some("frank")).await.unwrap();
+    assert_eq!(
+        (counts.active, counts.revoked),
+        (0, 30),
+        "counters exact whatever path each token took"
+    );
+    let batches = store.batches.load(std::sync::atomic::Ordering::SeqCst);
+    (done, batches, app.records().await)
+}
+
+#[tokio::test]
+async fn a_batch_whose_record_changed_since_the_read_is_revoked_token_by_token() {
+    let (done, _, records) = revoke_user_through(Fault::ChangeOneFirst).await;
+    assert!(done.complete);
+    assert_eq!(done.revoked, 30);
+    assert!(records.iter().all(|t| t.status == StoredStatus::Revoked));
+    let renamed = records
+        .iter()
+        .find(|t| t.name == "renamed meanwhile")
+        .expect("the concurrent change was kept, not overwritten by the revocation");
+    assert_eq!(renamed.revoked_by.as_deref(), Some("idp"));
+}
+
+#[tokio::test]
+async fn a_throttled_batch_is_retried_then_revoked_token_by_token() {
+    // Twice throttled: the third attempt of that batch writes it.
+    let (done, batches, records) = revoke_user_through(Fault::Throttle(2)).await;
+    assert_eq!(done.revoked, 30);
+    assert!(records.iter().all(|t| t.status == StoredStatus::Revoked));
+    let lanes = records
+        .iter()
+        .map(|t| api_tokens::schema::counter_shard(t.id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(batches, lanes + 2, "one batch per lane, plus two retries");
+
+    // Always throttled: each lane's batch is tried 3 times, then its tokens one by one.
+    let (done, batches, records) = revoke_user_through(Fault::Throttle(usize::MAX)).await;
+    assert_eq!(done.revoked, 30);
+    assert!(records.iter().all(|t| t.status == StoredStatus::Revoked));
+    let lanes = records
+        .iter()
+        .map(|t| api_tokens::schema::counter_shard(t.id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(batches, lanes * 3);
+}

@@ -154,3 +154,23 @@ fn every_function_builds_a_workspace_binary_and_serves_exactly_its_routes() {
         "list, create, revoke, authorizer, expire, revoke-events, publish-events"
     );
 }
+
+#[test]
+fn the_denials_alarm_counts_the_authorizer_s_denial_lines() {
+    let t = template();
+    let filter = &t["Resources"]["AuthorizerDenialsMetric"]["Properties"];
+    assert_eq!(
+        filter["FilterPattern"],
+        format!(
+            r#"{{ $.fields.message = "{}" }}"#,
+            api_tokens::authorizer::DENIED
+        )
+    );
+    let written_to =
+        &t["Resources"]["TokensAuthorizerFunction"]["Properties"]["LoggingConfig"]["LogGroup"];
+    assert_eq!(
+        serde_yaml::to_string(written_to).unwrap().trim(),
+        "!Ref TokensAuthorizerLogGroup",
+        "the filter reads the log group the authorizer writes to"
+    );
+}
