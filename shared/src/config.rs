@@ -5,6 +5,8 @@
 //! | `TABLE_NAME` | the DynamoDB table | required |
 //! | `CURSOR_KEYS` | comma list of base64 32-byte keys; the first seals cursors, all open them | required |
 //! | `TOKEN_HASH_KEY` | base64 of at least 32 bytes: HMAC key of stored secret hashes | required |
+//! | `CURSOR_KEYS_PARAMETER` | instead of `CURSOR_KEYS`: the SSM parameter holding it | - |
+//! | `TOKEN_HASH_KEY_PARAMETER` | instead of `TOKEN_HASH_KEY`: the SSM parameter holding it | - |
 //! | `TOKEN_PREFIX` | secret prefix, 2..=10 of `[a-z0-9]` | `tkn` |
 //! | `EXTRA_SCOPES` | comma list of scopes for your own API, beside the `tokens:*` ones | empty |
 //! | `RETENTION_DAYS` | days an expired or revoked token is kept before TTL deletes it | `90` |
@@ -21,6 +23,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use base64::Engine as _;
 
 use crate::cursor::{CursorCodec, KEY_LEN};
+use crate::parameters;
 use crate::scope::ScopeCatalog;
 use crate::secret;
 
@@ -88,9 +91,26 @@ pub fn decode_key(text: &str) -> Option<Vec<u8>> {
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment. Keys named by
+    /// `*_PARAMETER` variables are not read: use [`Config::load`] where they may be.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| env::var(k).ok())
+    }
+
+    /// Reads the configuration from the process environment, and the keys from SSM Parameter
+    /// Store where `CURSOR_KEYS_PARAMETER` / `TOKEN_HASH_KEY_PARAMETER` name them (one
+    /// `GetParameters` call). Call it once per cold start.
+    pub async fn load(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Self::load_with(&aws_sdk_ssm::Client::new(sdk), |k| env::var(k).ok()).await
+    }
+
+    /// [`Config::load`] with its SSM client, and the environment read through `get`.
+    pub async fn load_with(
+        ssm: &aws_sdk_ssm::Client,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let fetched = parameters::fetch(ssm, &parameters::requested(&get)?).await?;
+        Self::from_lookup(|k| fetched.get(k).cloned().or_else(|| get(k)))
     }
 
     /// Reads the configuration through `get` (tests pass a map).

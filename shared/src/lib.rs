@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod authorizer;
+pub mod bootstrap;
 pub mod cidr;
 pub mod config;
 pub mod cursor;
@@ -16,6 +17,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod listing;
 pub mod model;
+pub mod parameters;
 pub mod revocation;
 pub mod schema;
 pub mod scope;
@@ -31,13 +33,16 @@ pub use identity::Principal;
 pub use service::TokenService;
 pub use store::DynamoStore;
 
-/// The service as every function runs it: configuration from the environment, one DynamoDB
-/// client, built once per cold start.
+/// The service as every function runs it: configuration from the environment (keys from
+/// SSM Parameter Store where named) and one DynamoDB client, built once per cold start.
 pub async fn service_from_env() -> Result<TokenService<DynamoStore>, config::ConfigError> {
-    let config = Config::from_env()?;
-    let client = config::dynamodb_client().await;
+    let sdk = config::sdk_config().await;
+    let config = Config::load(&sdk).await?;
     Ok(TokenService::new(
-        DynamoStore::new(client, config.table_name.clone()),
+        DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table_name.clone(),
+        ),
         &config,
     ))
 }

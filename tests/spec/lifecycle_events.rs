@@ -9,20 +9,14 @@
 //! answers as EventBridge does, or with the failures a test asks for.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
 use api_tokens::config;
 use api_tokens::lifecycle::{self, BatchResponse, EventBridgeSink, Kind, PublisherConfig};
 use aws_sdk_eventbridge::config::{Credentials, Region};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use integration_tests::{endpoint, App, HttpClient, Method, Reply};
 use serde_json::{json, Value};
 
+use crate::aws_stub::{AwsStub, Captured};
 use crate::{ADMIN, USER};
 
 const BUS: &str = "tokens-events";
@@ -527,26 +521,10 @@ async fn events_follow_what_dynamodb_local_really_streamed() {
 // The EventBridge stand-in.
 
 /// How the stand-in answers the `n`th `PutEvents` call (from 0), given its entries.
-type Answer = dyn Fn(usize, &[Value]) -> (u16, Value) + Send + Sync;
-
 /// A stand-in for EventBridge that records every request, and the sink publishing to it.
 struct EventBridge {
     sink: EventBridgeSink,
-    requests: Arc<Mutex<Vec<Captured>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-/// One request as the SDK sent it.
-#[derive(Debug, Clone)]
-struct Captured {
-    target: String,
-    body: String,
-}
-
-impl Drop for EventBridge {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    stub: AwsStub,
 }
 
 impl EventBridge {
@@ -559,53 +537,17 @@ impl EventBridge {
     async fn answering(
         answer: impl Fn(usize, &[Value]) -> (u16, Value) + Send + Sync + 'static,
     ) -> Self {
-        let answer: Arc<Answer> = Arc::new(answer);
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let recorded = requests.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (answer, recorded) = (answer.clone(), recorded.clone());
-                let handler = service_fn(move |req: Request<Incoming>| {
-                    let (answer, recorded) = (answer.clone(), recorded.clone());
-                    async move {
-                        let target = req
-                            .headers()
-                            .get("x-amz-target")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_string();
-                        let bytes = req.into_body().collect().await?.to_bytes();
-                        let body = String::from_utf8_lossy(&bytes).into_owned();
-                        let entries = serde_json::from_slice::<Value>(&bytes)
-                            .ok()
-                            .and_then(|b| b["Entries"].as_array().cloned())
-                            .unwrap_or_default();
-                        let n = {
-                            let mut recorded = recorded.lock().unwrap();
-                            recorded.push(Captured { target, body });
-                            recorded.len() - 1
-                        };
-                        let (status, json) = answer(n, &entries);
-                        Ok::<_, hyper::Error>(
-                            Response::builder()
-                                .status(status)
-                                .header("content-type", "application/x-amz-json-1.1")
-                                .body(Full::new(Bytes::from(json.to_string())))
-                                .unwrap(),
-                        )
-                    }
-                });
-                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), handler));
-            }
-        });
+        let stub = AwsStub::start(move |n, _, body| {
+            let entries = body["Entries"].as_array().cloned().unwrap_or_default();
+            answer(n, &entries)
+        })
+        .await;
         let client = aws_sdk_eventbridge::Client::from_conf(
             aws_sdk_eventbridge::Config::builder()
                 .behavior_version_latest()
                 .region(Region::new("eu-west-1"))
                 .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-                .endpoint_url(format!("http://{addr}"))
+                .endpoint_url(&stub.endpoint)
                 .http_client(config::http_client())
                 .build(),
         );
@@ -616,11 +558,7 @@ impl EventBridge {
                 event_source: "api-tokens".into(),
             },
         );
-        Self {
-            sink,
-            requests,
-            server,
-        }
+        Self { sink, stub }
     }
 
     async fn publish(&self, event: &Value) -> BatchResponse {
@@ -631,7 +569,7 @@ impl EventBridge {
 
     /// Every request so far.
     fn requests(&self) -> Vec<Captured> {
-        self.requests.lock().unwrap().clone()
+        self.stub.requests()
     }
 
     /// The entries of each `PutEvents` call, with each `Detail` parsed.

@@ -2,6 +2,7 @@
 //! Start it with `./scripts/test`.
 
 mod authentication;
+mod aws_stub;
 mod create;
 mod errors;
 mod idempotency;
@@ -10,6 +11,7 @@ mod lifecycle_events;
 mod list;
 mod listing;
 mod openapi;
+mod operator;
 mod read;
 mod revocation_events;
 mod revoke;

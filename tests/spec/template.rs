@@ -174,3 +174,76 @@ fn the_denials_alarm_counts_the_authorizer_s_denial_lines() {
         "the filter reads the log group the authorizer writes to"
     );
 }
+
+/// A template value as YAML text, tags included (`!Ref KeysReadPolicy`).
+fn yaml(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap().trim().to_string()
+}
+
+#[test]
+fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
+    let t = template();
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for (value_var, parameter_var) in api_tokens::parameters::KEY_PARAMETERS {
+        assert!(
+            env[value_var].is_null(),
+            "{value_var} must not be a plain value"
+        );
+        assert!(
+            yaml(&env[parameter_var]).starts_with("!Ref "),
+            "{parameter_var}"
+        );
+    }
+    let policy = &t["Resources"]["KeysReadPolicy"]["Properties"]["PolicyDocument"];
+    let read = &policy["Statement"][0];
+    assert_eq!(read["Action"], "ssm:GetParameters");
+    let resources: Vec<String> = read["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(yaml)
+        .collect();
+    assert_eq!(resources.len(), 2);
+    for (resource, parameter) in resources
+        .iter()
+        .zip(["CursorKeysParameter", "TokenHashKeyParameter"])
+    {
+        assert!(
+            resource.ends_with(&format!(":parameter${{{parameter}}}")),
+            "{resource}"
+        );
+    }
+
+    // Which binaries build the token service (and so read the keys)?
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let reads_keys = |binary: &str| -> bool {
+        std::fs::read_dir(root)
+            .unwrap()
+            .map(|d| d.unwrap().path())
+            .find(|dir| {
+                std::fs::read_to_string(dir.join("Cargo.toml"))
+                    .unwrap()
+                    .contains(&format!("name = \"{binary}\""))
+            })
+            .map(|dir| std::fs::read_to_string(dir.join("src/main.rs")).unwrap())
+            .unwrap()
+            .contains("service_from_env")
+    };
+    let mut readers = 0;
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let granted = resource["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| yaml(p) == "!Ref KeysReadPolicy");
+        assert_eq!(granted, reads_keys(binary), "{name:?} ({binary})");
+        readers += usize::from(granted);
+    }
+    assert_eq!(readers, 6, "every function but the lifecycle publisher");
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use api_tokens::service::CreateInput;
-use api_tokens::{config, schema, Config, DynamoStore, TokenService};
+use api_tokens::{bootstrap, config, schema, Config, DynamoStore, TokenService};
 use tokio::net::TcpListener;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -90,7 +90,9 @@ async fn main() -> Result<(), Error> {
                 .await
                 .map_err(|e| format!("minting the admin token failed: {e}"))?;
             std::fs::create_dir_all(&state_dir)?;
-            write_private(&token_file, secret.expose())?;
+            // A stale file (its token no longer verifies) is replaced.
+            let _ = std::fs::remove_file(&token_file);
+            bootstrap::write_secret(bootstrap::create_private_file(&token_file)?, &secret)?;
             secret.expose().to_string()
         }
     };
@@ -126,18 +128,4 @@ fn aws_error(e: &impl std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// Writes a file only the current user can read.
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options
-        .open(path)?
-        .write_all(format!("{contents}\n").as_bytes())
 }
