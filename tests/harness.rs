@@ -27,6 +27,108 @@ pub fn endpoint() -> String {
     )
 }
 
+/// The suite's record of what the service logged and answered, for `tests/after_suite.rs`.
+///
+/// When `SUITE_CAPTURE_DIR` is set (`scripts/test` sets it), each test process writes, in that
+/// directory, every tracing event of the service (dev server, authorizer, handlers) as JSON
+/// lines to `logs-<pid>.jsonl`, and every answer of an [`App`]'s dev server to an
+/// [`HttpClient`] as one JSON line `{method, path, status, body}` to `http-<pid>.jsonl`. One
+/// file per process, each line written whole under a mutex, so parallel tests and parallel
+/// test binaries never interleave. Unset (benchmarks, single tests), nothing is captured.
+pub mod capture {
+    use std::collections::HashSet;
+    use std::fs::{File, OpenOptions};
+    use std::io::Write as _;
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::sync::{Mutex, OnceLock};
+
+    use lambda_http::tracing::subscriber;
+    use subscriber::util::SubscriberInitExt as _;
+
+    /// The environment variable naming the capture directory.
+    pub const DIR_VAR: &str = "SUITE_CAPTURE_DIR";
+    /// File name prefix of the captured logs.
+    pub const LOGS: &str = "logs-";
+    /// File name prefix of the captured HTTP answers.
+    pub const HTTP: &str = "http-";
+    /// What is logged: everything of ours, `info` and above of the libraries.
+    pub const FILTER: &str = "info,api_tokens=trace,dev_server=trace,integration_tests=trace";
+
+    /// The capture directory, when capturing.
+    pub fn dir() -> Option<PathBuf> {
+        std::env::var_os(DIR_VAR)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    }
+
+    fn open(prefix: &str) -> Option<File> {
+        let dir = dir()?;
+        std::fs::create_dir_all(&dir).expect("create the capture directory");
+        let path = dir.join(format!("{prefix}{}.jsonl", std::process::id()));
+        Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("open {}: {e}", path.display())),
+        )
+    }
+
+    /// Sends this process's tracing events to `logs-<pid>.jsonl` (once; no-op when not
+    /// capturing or when the process already has a global subscriber).
+    pub fn install_log_capture() {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let Some(file) = open(LOGS) else { return };
+            let collector = subscriber::fmt()
+                .json()
+                .with_env_filter(subscriber::EnvFilter::new(FILTER))
+                .with_writer(Mutex::new(file))
+                .finish();
+            // Another global subscriber (a test's own) wins; its output is then not captured.
+            let _ = collector.try_init();
+        });
+    }
+
+    fn services() -> &'static Mutex<HashSet<SocketAddr>> {
+        static SERVICES: OnceLock<Mutex<HashSet<SocketAddr>>> = OnceLock::new();
+        SERVICES.get_or_init(Default::default)
+    }
+
+    /// Marks `addr` as the service's (a dev server an [`crate::App`] started): only its
+    /// answers are recorded, not those of DynamoDB Local that some tests call over HTTP.
+    pub fn register_service(addr: SocketAddr) {
+        services()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr);
+    }
+
+    /// Whether `addr` is a registered service address.
+    pub fn is_service(addr: SocketAddr) -> bool {
+        services()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&addr)
+    }
+
+    /// Appends one HTTP answer to `http-<pid>.jsonl` (no-op when not capturing).
+    pub fn record_http(method: &str, path: &str, status: u16, body: &str) {
+        static FILE: OnceLock<Option<Mutex<File>>> = OnceLock::new();
+        let Some(file) = FILE.get_or_init(|| open(HTTP).map(Mutex::new)) else {
+            return;
+        };
+        let mut line = serde_json::to_vec(&serde_json::json!({
+            "method": method, "path": path, "status": status, "body": body,
+        }))
+        .expect("a JSON line");
+        line.push(b'\n');
+        let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+        f.write_all(&line).expect("append to the HTTP capture");
+    }
+}
+
 /// Counts every DynamoDB request a client sends (an SDK interceptor, so retries of one
 /// operation count once and nothing is faked).
 #[derive(Debug, Clone, Default)]
@@ -61,6 +163,7 @@ pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
 
 /// [`dynamodb`], counting its requests in `counter`.
 pub fn dynamodb_counted(endpoint: &str, counter: RequestCounter) -> aws_sdk_dynamodb::Client {
+    capture::install_log_capture();
     let conf = aws_sdk_dynamodb::Config::builder()
         .interceptor(counter)
         .behavior_version_latest()
@@ -198,6 +301,7 @@ impl Default for HttpClient {
 impl HttpClient {
     /// A new client.
     pub fn new() -> Self {
+        capture::install_log_capture();
         Self(Client::builder(TokioExecutor::new()).build_http())
     }
 
@@ -210,11 +314,15 @@ impl HttpClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Reply {
+        let method_name = method.to_string();
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{addr}{path}"));
         for (k, v) in headers {
-            req = req.header(*k, *v);
+            // From bytes, so tests can send what clients do send: non-ASCII values included.
+            let value = hyper::header::HeaderValue::from_bytes(v.as_bytes())
+                .expect("a header value without CR, LF or NUL");
+            req = req.header(*k, value);
         }
         let resp = self
             .0
@@ -225,6 +333,9 @@ impl HttpClient {
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
+        if capture::is_service(addr) {
+            capture::record_http(&method_name, path, status, &text);
+        }
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Reply {
             status,
@@ -302,6 +413,7 @@ impl App {
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        capture::register_service(addr);
         let server = tokio::spawn(dev_server::serve(listener, service.clone()));
         let http = HttpClient::new();
         Self {

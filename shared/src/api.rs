@@ -809,6 +809,23 @@ const MAX_METADATA_KEY_CHARS: usize = 64;
 const MAX_METADATA_VALUE_CHARS: usize = 512;
 /// Most CIDR blocks in `allowed_ips`.
 pub const MAX_ALLOWED_IPS: usize = 32;
+/// Most entries in a `scopes` array (or the catalog's size, if larger): one error for a longer
+/// list rather than one per entry, so a 64 KiB body cannot make a megabyte-sized problem.
+pub const MAX_SCOPES: usize = 100;
+
+fn max_scopes(catalog: &crate::scope::ScopeCatalog) -> usize {
+    MAX_SCOPES.max(catalog.all().len())
+}
+
+/// A JSON integer: `7`, or a number with no fractional part (`7.0`, which JSON Schema also
+/// counts as an integer).
+fn whole_number(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+    })
+}
+
 /// Longest lifetime for `expires_in_days`.
 pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
 
@@ -856,6 +873,11 @@ pub fn parse_create(
     let mut scopes = Vec::new();
     match c.get("scopes") {
         None => {}
+        Some(Value::Array(list)) if list.len() > max_scopes(catalog) => c.fail(
+            "scopes",
+            "too_long",
+            format!("at most {} scopes", max_scopes(catalog)),
+        ),
         Some(Value::Array(list)) => {
             for (i, s) in list.iter().enumerate() {
                 let at = vec!["body".into(), "scopes".into(), Value::from(i)];
@@ -888,7 +910,7 @@ pub fn parse_create(
                 "give expires_at or expires_in_days, not both",
             );
         } else {
-            match v.as_i64() {
+            match whole_number(v) {
                 None => c.fail("expires_in_days", "int_type", "must be a whole number"),
                 Some(d) if !(1..=MAX_EXPIRES_IN_DAYS).contains(&d) => c.fail(
                     "expires_in_days",
@@ -959,7 +981,7 @@ pub const ROTATE_FIELDS: [&str; 2] = ["grace_period_seconds", "expires_at"];
 pub fn parse_rotate(body: &Value, now: Timestamp) -> Result<RotateInput, ApiError> {
     let mut c = Checker::new(body, &ROTATE_FIELDS)?;
     let max = MAX_GRACE_PERIOD.num_seconds();
-    let grace_period = match c.get("grace_period_seconds").map(Value::as_i64) {
+    let grace_period = match c.get("grace_period_seconds").map(whole_number) {
         None => 0,
         Some(Some(n)) if (0..=max).contains(&n) => n,
         Some(Some(_)) => {
@@ -1046,6 +1068,17 @@ mod tests {
             time::parse("2026-01-01T00:00:00Z").unwrap(),
             &ScopeCatalog::default(),
         )
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_part_of_zero_are_integers() {
+        let days = |v: Value| create(json!({"name": "n", "expires_in_days": v}));
+        assert!(days(json!(30.0)).is_ok());
+        assert!(days(json!(30.5)).is_err());
+        assert!(days(json!(1e300)).is_err());
+        let now = time::parse("2026-01-01T00:00:00Z").unwrap();
+        let grace = parse_rotate(&json!({"grace_period_seconds": 60.0}), now).unwrap();
+        assert_eq!(grace.grace_period.num_seconds(), 60);
     }
 
     fn error_locs(r: Result<CreateInput, ApiError>) -> Vec<(String, &'static str)> {

@@ -46,6 +46,14 @@ impl FromStr for Cidr {
         let ip: IpAddr = addr
             .parse()
             .map_err(|_| format!("{addr:?} is not an IP address"))?;
+        if let IpAddr::V6(v6) = ip {
+            // Clients are matched as IPv4 (`contains`), so such a block would match no one.
+            if v6.to_ipv4_mapped().is_some() {
+                return Err(format!(
+                    "{addr:?} is an IPv4-mapped IPv6 address; give the IPv4 block instead"
+                ));
+            }
+        }
         let width = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => width,
@@ -129,6 +137,8 @@ mod tests {
             "x/8",
             "10.0.0.0/-1",
             "10.0.0.0/",
+            "::ffff:10.0.0.0/104",
+            "::ffff:192.0.2.1",
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }

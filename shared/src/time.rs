@@ -21,11 +21,14 @@ pub fn format(t: &Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Parses any RFC 3339 time (any offset) into UTC milliseconds.
+/// Parses any RFC 3339 time (any offset) into UTC milliseconds. Times whose UTC year is
+/// outside 0000..=9999 are refused: [`format`] could not write them in fixed width, and a
+/// stored one would not read back (`9999-12-31T23:30:00-01:00` is year 10000 in UTC).
 pub fn parse(s: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| truncate(t.with_timezone(&Utc)))
+        .filter(|t| (0..=9999).contains(&chrono::Datelike::year(t)))
 }
 
 /// Serde helpers writing [`format`] and reading [`parse`].
@@ -88,5 +91,21 @@ mod tests {
         assert_eq!(format(&t), "2026-01-02T03:04:05.123Z");
         assert!(parse("2026-01-02").is_none());
         assert!(parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn only_times_with_a_four_digit_utc_year_are_accepted() {
+        assert!(parse("9999-12-31T23:59:59.999Z").is_some());
+        assert!(parse("0000-01-01T00:00:00Z").is_some());
+        assert!(
+            parse("9999-12-31T23:30:00-01:00").is_none(),
+            "year 10000 in UTC"
+        );
+        assert!(
+            parse("0000-01-01T00:00:00+00:01").is_none(),
+            "year -1 in UTC"
+        );
+        let last = parse("9999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(parse(&format(&last)), Some(last));
     }
 }

@@ -3,6 +3,7 @@
 
 mod authentication;
 mod aws_stub;
+mod bad_inputs;
 mod create;
 mod errors;
 mod idempotency;
