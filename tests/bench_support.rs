@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use api_tokens::model::{StoredStatus, TokenItem};
 use api_tokens::store::record_attributes;
-use api_tokens::{config, schema, time};
+use api_tokens::{schema, time};
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeSerializationInterceptorContextMut, FinalizerInterceptorContextRef,
 };
-use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, PutRequest, ReturnConsumedCapacity, WriteRequest,
@@ -186,15 +186,7 @@ impl Intercept for Meter {
 
 /// A DynamoDB Local client, as the harness builds it, with `meter` on it.
 pub fn metered_client(endpoint: &str, meter: Meter) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .interceptor(meter)
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "bench"))
-        .endpoint_url(endpoint)
-        .http_client(config::http_client())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+    integration_tests::dynamodb_with(endpoint, meter)
 }
 
 /// The `i`-th token of a seeded tenant: owner `user<(i / 10) % users>`; 80% active, 10% expired

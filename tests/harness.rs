@@ -164,8 +164,17 @@ pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// [`dynamodb`], counting its requests in `counter`.
 pub fn dynamodb_counted(endpoint: &str, counter: RequestCounter) -> aws_sdk_dynamodb::Client {
     capture::install_log_capture();
+    dynamodb_with(endpoint, counter)
+}
+
+/// A DynamoDB Local client with fixed dummy credentials and `interceptor` on it (request
+/// counters, capacity meters).
+pub fn dynamodb_with(
+    endpoint: &str,
+    interceptor: impl aws_sdk_dynamodb::config::Intercept + 'static,
+) -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
-        .interceptor(counter)
+        .interceptor(interceptor)
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))

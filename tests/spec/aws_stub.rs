@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_ssm::config::{Credentials, SharedCredentialsProvider};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -90,6 +91,20 @@ impl AwsStub {
             requests,
             server,
         }
+    }
+
+    /// What a client of this stand-in is built from (`Client::new(&stub.sdk_config())`): its
+    /// endpoint, a fixed region, dummy credentials and the service's HTTP client.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "local", "local", None, None, "tests",
+            )))
+            .endpoint_url(&self.endpoint)
+            .http_client(api_tokens::config::http_client())
+            .build()
     }
 
     /// Every request so far.

@@ -10,9 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use api_tokens::config;
 use api_tokens::lifecycle::{self, BatchResponse, EventBridgeSink, Kind, PublisherConfig};
-use aws_sdk_eventbridge::config::{Credentials, Region};
 use integration_tests::{endpoint, App, HttpClient, Method, Reply};
 use serde_json::{json, Value};
 
@@ -542,15 +540,7 @@ impl EventBridge {
             answer(n, &entries)
         })
         .await;
-        let client = aws_sdk_eventbridge::Client::from_conf(
-            aws_sdk_eventbridge::Config::builder()
-                .behavior_version_latest()
-                .region(Region::new("eu-west-1"))
-                .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-                .endpoint_url(&stub.endpoint)
-                .http_client(config::http_client())
-                .build(),
-        );
+        let client = aws_sdk_eventbridge::Client::new(&stub.sdk_config());
         let sink = EventBridgeSink::new(
             client,
             PublisherConfig {

@@ -5,10 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use api_tokens::config::{self, ConfigError};
+use api_tokens::config::ConfigError;
 use api_tokens::store::TokenStore;
 use api_tokens::{schema, Config, DynamoStore, TokenService};
-use aws_sdk_ssm::config::{Credentials, Region};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use integration_tests::{dynamodb, endpoint, HttpClient, Method};
@@ -77,15 +76,7 @@ async fn ssm_holding(stored: Vec<(String, String)>) -> (AwsStub, aws_sdk_ssm::Cl
 }
 
 fn ssm_client(stub: &AwsStub) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder()
-            .behavior_version_latest()
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-            .endpoint_url(&stub.endpoint)
-            .http_client(config::http_client())
-            .build(),
-    )
+    aws_sdk_ssm::Client::new(&stub.sdk_config())
 }
 
 /// The environment the template gives every function.

@@ -214,6 +214,20 @@ fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
         );
     }
 
+    // kms:Decrypt only for a customer managed key, and only through SSM.
+    let decrypt = yaml(&policy["Statement"][1]);
+    assert!(decrypt.starts_with("!If"), "{decrypt}");
+    for part in [
+        "HasKeysKmsKey",
+        "kms:Decrypt",
+        "!Ref KeysKmsKeyArn",
+        "kms:ViaService",
+        "!Ref AWS::NoValue",
+    ] {
+        assert!(decrypt.contains(part), "{part}: {decrypt}");
+    }
+    assert_eq!(policy["Statement"].as_sequence().unwrap().len(), 2);
+
     // Which binaries build the token service (and so read the keys)?
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
     let reads_keys = |binary: &str| -> bool {
