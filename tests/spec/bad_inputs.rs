@@ -871,6 +871,11 @@ const CASES: &[Case] = &[
     .invalid(r#"["query","token_ids"]"#),
     list("list: 101 token ids", "/tokens?token_ids={ids_101}").invalid(r#"["query","token_ids"]"#),
     list(
+        "list: 101 token ids, all the same (schemathesis found it passing)",
+        "/tokens?token_ids={ids_101_same}",
+    )
+    .invalid(r#"["query","token_ids"]"#),
+    list(
         "list: user_id with the key separator",
         "/tokens?user_id=a%23b",
     )
@@ -1149,6 +1154,7 @@ async fn fixtures(app: &App) -> Fixtures {
         ),
         ("cursor", cursor_of_alice),
         ("ids_101", ids.join(",")),
+        ("ids_101_same", vec![ids[0].clone(); 101].join(",")),
         ("name_129", "n".repeat(129)),
         ("key_256", "k".repeat(256)),
         ("key_65", "k".repeat(65)),
