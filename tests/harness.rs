@@ -43,8 +43,9 @@ pub mod capture {
     use std::path::PathBuf;
     use std::sync::{Mutex, OnceLock};
 
-    use lambda_http::tracing::subscriber;
+    use subscriber::layer::SubscriberExt as _;
     use subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber as subscriber;
 
     /// The environment variable naming the capture directory.
     pub const DIR_VAR: &str = "SUITE_CAPTURE_DIR";
@@ -81,11 +82,12 @@ pub mod capture {
         static INSTALLED: OnceLock<()> = OnceLock::new();
         INSTALLED.get_or_init(|| {
             let Some(file) = open(LOGS) else { return };
-            let collector = subscriber::fmt()
-                .json()
-                .with_env_filter(subscriber::EnvFilter::new(FILTER))
-                .with_writer(Mutex::new(file))
-                .finish();
+            let filter: subscriber::filter::Targets = FILTER.parse().expect("the capture filter");
+            let collector = subscriber::registry().with(filter).with(
+                subscriber::fmt::layer()
+                    .json()
+                    .with_writer(Mutex::new(file)),
+            );
             // Another global subscriber (a test's own) wins; its output is then not captured.
             let _ = collector.try_init();
         });
@@ -324,6 +326,30 @@ impl HttpClient {
         body: Vec<u8>,
     ) -> Reply {
         let method_name = method.to_string();
+        let (status, headers, bytes) = self.send_raw(addr, method, path, headers, body).await;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if capture::is_service(addr) {
+            capture::record_http(&method_name, path, status, &text);
+        }
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// Sends a request and returns the answer's status, headers and body bytes, unparsed and
+    /// unrecorded: what a client does before it reads the body (the benchmarks' view).
+    pub async fn send_raw(
+        &self,
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, HeaderMap, Bytes) {
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{addr}{path}"));
@@ -339,19 +365,9 @@ impl HttpClient {
             .await
             .expect("the dev server answers");
         let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        if capture::is_service(addr) {
-            capture::record_http(&method_name, path, status, &text);
-        }
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            text,
-            json,
-        }
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (status, parts.headers, bytes)
     }
 }
 
@@ -528,6 +544,17 @@ impl App {
         body: Vec<u8>,
     ) -> Reply {
         self.http.send(self.addr, method, path, headers, body).await
+    }
+
+    /// `GET path` with a token, the answer unparsed: status and body bytes (benchmarks).
+    pub async fn get_bytes(&self, path: &str, token: &str) -> (u16, Bytes) {
+        let auth = format!("Bearer {token}");
+        let headers = [("authorization", auth.as_str())];
+        let (status, _, body) = self
+            .http
+            .send_raw(self.addr, Method::GET, path, &headers, Vec::new())
+            .await;
+        (status, body)
     }
 
     /// Every token record of the table, as stored.

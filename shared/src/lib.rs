@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod lifecycle;
 pub mod listing;
+pub mod logging;
 pub mod model;
 pub mod parameters;
 pub mod revocation;
@@ -36,7 +37,7 @@ pub use store::DynamoStore;
 /// The service as every function runs it: configuration from the environment (keys from
 /// SSM Parameter Store where named) and one DynamoDB client, built once per cold start.
 pub async fn service_from_env() -> Result<TokenService<DynamoStore>, config::ConfigError> {
-    let sdk = config::sdk_config().await;
+    let sdk = config::lambda_sdk_config()?;
     let config = Config::load(&sdk).await?;
     Ok(TokenService::new(
         DynamoStore::new(

@@ -20,6 +20,8 @@ pub struct Captured {
     pub target: String,
     /// The JSON body, as sent.
     pub body: String,
+    /// The request's headers (signature, security token).
+    pub headers: hyper::HeaderMap,
 }
 
 /// Answers request number `n` (from 0), given its operation (`X-Amz-Target`) and parsed
@@ -62,7 +64,8 @@ impl AwsStub {
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or_default()
                             .to_string();
-                        let bytes = req.into_body().collect().await?.to_bytes();
+                        let (parts, body) = req.into_parts();
+                        let bytes = body.collect().await?.to_bytes();
                         let body = String::from_utf8_lossy(&bytes).into_owned();
                         let parsed = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
                         let n = {
@@ -70,6 +73,7 @@ impl AwsStub {
                             recorded.push(Captured {
                                 target: target.clone(),
                                 body,
+                                headers: parts.headers,
                             });
                             recorded.len() - 1
                         };

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use api_tokens::config::ConfigError;
+use api_tokens::config::{self, ConfigError};
 use api_tokens::store::TokenStore;
 use api_tokens::{schema, Config, DynamoStore, TokenService};
 use base64::engine::general_purpose::STANDARD;
@@ -112,6 +112,85 @@ async fn a_cold_start_reads_both_keys_with_one_decrypting_get_parameters_call() 
     let body: Value = serde_json::from_str(&requests[0].body).unwrap();
     assert_eq!(body["Names"], json!([CURSOR_PARAMETER, HASH_PARAMETER]));
     assert_eq!(body["WithDecryption"], json!(true));
+}
+
+/// What Lambda sets, with endpoint overrides: the functions' SDK configuration reads nothing
+/// else (`config::lambda_sdk_config`).
+fn lambda_env(extra: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> + Send + Sync {
+    let mut vars: Vec<(&str, String)> = vec![
+        ("AWS_REGION", "eu-west-1".into()),
+        ("AWS_ACCESS_KEY_ID", "ASIALAMBDAROLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "role-secret".into()),
+        ("AWS_SESSION_TOKEN", "role-session-token".into()),
+    ];
+    vars.extend(extra);
+    move |k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+#[tokio::test]
+async fn the_functions_sign_with_lambdas_role_credentials_and_use_the_endpoint_variables() {
+    let (cursor, hash) = keys();
+    let (stub, _) = ssm_holding(stored(&cursor, &hash)).await;
+    let sdk = config::lambda_sdk_config_from(lambda_env(vec![
+        ("AWS_ENDPOINT_URL_SSM", stub.endpoint.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint()),
+    ]))
+    .unwrap();
+    let loaded = Config::load_with(&aws_sdk_ssm::Client::new(&sdk), deployed_env("t"))
+        .await
+        .unwrap();
+    assert_eq!(loaded.token_hash_key, STANDARD.decode(&hash).unwrap());
+    let sent = &stub.requests()[0];
+    let header = |name: &str| sent.headers[name].to_str().unwrap().to_string();
+    let signature = header("authorization");
+    assert!(
+        signature.contains("Credential=ASIALAMBDAROLE/")
+            && signature.contains("/eu-west-1/ssm/aws4_request"),
+        "{signature}"
+    );
+    assert_eq!(header("x-amz-security-token"), "role-session-token");
+    // DynamoDB at its own endpoint (DynamoDB Local), from the same configuration.
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .list_tables()
+        .limit(1)
+        .send()
+        .await
+        .expect("DynamoDB Local through AWS_ENDPOINT_URL_DYNAMODB");
+
+    // AWS_ENDPOINT_URL serves every service without its own variable.
+    let sdk = config::lambda_sdk_config_from(lambda_env(vec![(
+        "AWS_ENDPOINT_URL",
+        stub.endpoint.clone(),
+    )]))
+    .unwrap();
+    Config::load_with(&aws_sdk_ssm::Client::new(&sdk), deployed_env("t"))
+        .await
+        .unwrap();
+    assert_eq!(stub.requests().len(), 2);
+}
+
+#[test]
+fn the_functions_refuse_to_start_without_lambdas_region_or_credentials() {
+    for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        let env = lambda_env(vec![]);
+        let err = config::lambda_sdk_config_from(move |k| (k != missing).then(|| env(k)).flatten())
+            .err()
+            .unwrap_or_else(|| panic!("started without {missing}"));
+        assert_eq!(err.var, missing);
+    }
+    // AWS_DEFAULT_REGION stands in for AWS_REGION; the session token is optional.
+    let env = lambda_env(vec![("AWS_DEFAULT_REGION", "eu-west-1".into())]);
+    let sdk = config::lambda_sdk_config_from(move |k| {
+        (k != "AWS_REGION" && k != "AWS_SESSION_TOKEN")
+            .then(|| env(k))
+            .flatten()
+    })
+    .unwrap();
+    assert_eq!(sdk.region().unwrap().as_ref(), "eu-west-1");
 }
 
 #[tokio::test]

@@ -1,12 +1,12 @@
 //! API Gateway Lambda authorizer: verifies `Authorization: Bearer <token>`.
 
 use api_tokens::authorizer;
-use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    api_tokens::logging::init();
     let service = api_tokens::service_from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| async {
         // A refused REST token must reach API Gateway as the error message `Unauthorized`.

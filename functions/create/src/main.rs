@@ -1,11 +1,11 @@
 //! Lambda function that creates tokens (POST /tokens).
 
 use api_tokens::api;
-use lambda_http::{run, service_fn, tracing, Error};
+use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    api_tokens::logging::init();
     let service = api_tokens::service_from_env().await?;
     run(service_fn(|req| {
         api::serve(&service, req, api::CREATE_FUNCTION)

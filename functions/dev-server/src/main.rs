@@ -19,7 +19,7 @@ const ADMIN: &str = "admin";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    api_tokens::logging::init();
     let config = Config::from_env()?;
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port: u16 = std::env::var("PORT")

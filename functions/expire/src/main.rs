@@ -1,11 +1,11 @@
 //! Scheduled Lambda: moves tokens past their expiry to the `expired` status.
 
-use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    api_tokens::logging::init();
     let service = api_tokens::service_from_env().await?;
     run(service_fn(|_: LambdaEvent<Value>| async {
         let moved = service.sweep_expired().await?;

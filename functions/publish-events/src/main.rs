@@ -2,12 +2,12 @@
 //! EventBridge (see `api_tokens::lifecycle`), reporting failed records for retry.
 
 use api_tokens::lifecycle::{self, EventBridgeSink};
-use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    api_tokens::logging::init();
     let sink = &EventBridgeSink::from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| async move {
         Ok::<_, Error>(lifecycle::publish(sink, &event.payload).await?)

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api_tokens::revocation;
-use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    api_tokens::logging::init();
     let service = api_tokens::service_from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = deadline(event.context.deadline);

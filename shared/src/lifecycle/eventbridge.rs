@@ -75,10 +75,10 @@ impl EventBridgeSink {
     }
 
     /// The sink as the publisher function runs it: configuration from the environment and
-    /// a client on the shared HTTP stack ([`config::sdk_config`]).
+    /// a client on the shared HTTP stack ([`config::lambda_sdk_config`]).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = PublisherConfig::from_env()?;
-        let client = aws_sdk_eventbridge::Client::new(&config::sdk_config().await);
+        let client = aws_sdk_eventbridge::Client::new(&config::lambda_sdk_config()?);
         Ok(Self::new(client, config))
     }
 
