@@ -489,7 +489,8 @@ async fn run_once(
 }
 
 /// What a function's first DynamoDB request costs beyond a later one: the client as
-/// `config::dynamodb_client` builds it at init (nothing is sent then), a first `GetItem` that
+/// `service_from_env` builds it at init, from `config::lambda_sdk_config` and the Lambda
+/// environment (nothing is sent then), a first `GetItem` that
 /// opens the connection, then the same `GetItem` again over the warm connection.
 async fn first_request_cost(bench: &Bench, runs: usize) {
     for (k, v) in &bench.env {
@@ -505,7 +506,8 @@ async fn first_request_cost(bench: &Bench, runs: usize) {
     let (mut build, mut first, mut second) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..=runs {
         let t = Instant::now();
-        let client = api_tokens::config::dynamodb_client().await;
+        let sdk = api_tokens::config::lambda_sdk_config().expect("the Lambda environment");
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
         build.push(t.elapsed().as_secs_f64() * 1000.0);
         for times in [&mut first, &mut second] {
             let t = Instant::now();
@@ -526,7 +528,7 @@ async fn first_request_cost(bench: &Bench, runs: usize) {
     println!("| DynamoDB client (in-process, {runs} fresh clients) | median |");
     println!("| --- | --- |");
     println!(
-        "| build the client (`config::dynamodb_client`, at init) | {:.2} ms |",
+        "| build the client (`config::lambda_sdk_config`, at init) | {:.2} ms |",
         median(&build)
     );
     println!(

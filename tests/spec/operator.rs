@@ -470,15 +470,25 @@ async fn the_command_fails_before_minting_when_the_keys_cannot_be_read() {
     assert!(!deployment.file("admin").exists());
 }
 
-#[tokio::test]
-async fn create_keys_makes_two_fresh_keys_the_functions_can_load() {
-    let (stub, ssm) = ssm_holding(vec![]).await;
+/// Runs `create-keys` against SSM holding `stored`; returns SSM, its report, and the
+/// configuration the functions then load.
+async fn create_keys(stored: Vec<(String, String)>) -> (AwsStub, String, Config) {
+    let (stub, ssm) = ssm_holding(stored).await;
     let mut deployment = Deployment::new().await;
     deployment.ssm = ssm;
     let report = deployment
         .run(&format!("create-keys --prefix {PREFIX}"))
         .await
         .unwrap();
+    let config = Config::load_with(&deployment.ssm, deployed_env("t"))
+        .await
+        .unwrap();
+    (stub, report, config)
+}
+
+#[tokio::test]
+async fn create_keys_makes_two_fresh_keys_the_functions_can_load() {
+    let (stub, report, config) = create_keys(vec![]).await;
     assert!(
         report.contains(&format!("created {CURSOR_PARAMETER}")),
         "{report}"
@@ -487,9 +497,6 @@ async fn create_keys_makes_two_fresh_keys_the_functions_can_load() {
         report.contains(&format!("created {HASH_PARAMETER}")),
         "{report}"
     );
-    let config = Config::load_with(&deployment.ssm, deployed_env("t"))
-        .await
-        .unwrap();
     assert_eq!(config.cursor_keys.len(), 1);
     assert_eq!(config.cursor_keys[0].len(), 32);
     assert_eq!(config.token_hash_key.len(), 32);
@@ -505,13 +512,7 @@ async fn create_keys_makes_two_fresh_keys_the_functions_can_load() {
 #[tokio::test]
 async fn create_keys_never_replaces_an_existing_key() {
     let (cursor, hash) = keys();
-    let (_stub, ssm) = ssm_holding(vec![(HASH_PARAMETER.into(), hash.clone())]).await;
-    let mut deployment = Deployment::new().await;
-    deployment.ssm = ssm;
-    let report = deployment
-        .run(&format!("create-keys --prefix {PREFIX}"))
-        .await
-        .unwrap();
+    let (_stub, report, config) = create_keys(vec![(HASH_PARAMETER.into(), hash.clone())]).await;
     assert!(
         report.contains(&format!("created {CURSOR_PARAMETER}")),
         "{report}"
@@ -520,9 +521,6 @@ async fn create_keys_never_replaces_an_existing_key() {
         report.contains(&format!("kept {HASH_PARAMETER}")),
         "{report}"
     );
-    let config = Config::load_with(&deployment.ssm, deployed_env("t"))
-        .await
-        .unwrap();
     assert_eq!(config.token_hash_key, STANDARD.decode(&hash).unwrap());
     assert_ne!(config.cursor_keys[0], STANDARD.decode(&cursor).unwrap());
 }
