@@ -252,12 +252,13 @@ async fn dispatch<S: TokenStore>(
                 Some(body) => parse_revoke(&body)?,
                 None => None,
             };
-            let item = service.revoke(&caller, id, reason.as_deref()).await?;
             if matched.operation == Operation::DeleteToken {
+                service.delete(&caller, id, reason.as_deref()).await?;
                 let mut resp = Response::new(Body::Empty);
                 *resp.status_mut() = StatusCode::NO_CONTENT;
                 return Ok(resp);
             }
+            let item = service.revoke(&caller, id, reason.as_deref()).await?;
             Ok(json_response(StatusCode::OK, &item.view(time::now())))
         }
     }

@@ -208,7 +208,7 @@ pub async fn apply<S: TokenStore>(
 ) -> Result<Done, Failed> {
     let actor = revoke.actor.as_deref().unwrap_or(default_actor);
     let reason = revoke.reason.as_deref();
-    let single = |outcome: RevokeOutcome| match outcome {
+    let single = |outcome: RevokeOutcome<()>| match outcome {
         RevokeOutcome::Revoked(_) => Done::Revoked(1),
         RevokeOutcome::Unchanged(_) => Done::Nothing,
     };

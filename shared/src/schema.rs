@@ -268,25 +268,7 @@ pub fn id_from_sort_key(sort_key: &str) -> Option<Uuid> {
 
 /// Every index key attribute of a record, for its current state.
 pub fn index_keys(t: &TokenItem) -> Vec<(&'static str, String)> {
-    let (tenant, user, status) = (&t.tenant_id, &t.user_id, t.status.as_str());
-    let mut keys = vec![
-        (
-            Partition::OwnerGroup.attribute(),
-            partition_value(Partition::OwnerGroup, tenant, user, group(t.status)),
-        ),
-        (
-            Partition::OwnerStatus.attribute(),
-            partition_value(Partition::OwnerStatus, tenant, user, status),
-        ),
-        (
-            Partition::TenantGroup.attribute(),
-            partition_value(Partition::TenantGroup, tenant, user, group(t.status)),
-        ),
-        (
-            Partition::TenantStatus.attribute(),
-            partition_value(Partition::TenantStatus, tenant, user, status),
-        ),
-    ];
+    let mut keys = status_partitions(&t.tenant_id, &t.user_id, t.status).to_vec();
     for sort in [
         SortField::CreatedAt,
         SortField::Name,
@@ -298,10 +280,32 @@ pub fn index_keys(t: &TokenItem) -> Vec<(&'static str, String)> {
     if t.status == StoredStatus::Active && t.expires_at.is_some() {
         keys.push((
             Partition::Due.attribute(),
-            partition_value(Partition::Due, tenant, user, &due_shard(t.id).to_string()),
+            partition_value(
+                Partition::Due,
+                &t.tenant_id,
+                &t.user_id,
+                &due_shard(t.id).to_string(),
+            ),
         ));
     }
     keys
+}
+
+/// The four partition keys that follow from a token's tenant, owner and status (the indexes
+/// by owner and by tenant, each by group and by status). Sort keys and `by_due` are apart:
+/// they follow from other fields.
+pub fn status_partitions(
+    tenant: &str,
+    user: &str,
+    status: StoredStatus,
+) -> [(&'static str, String); 4] {
+    let of = |p: Partition, label: &str| (p.attribute(), partition_value(p, tenant, user, label));
+    [
+        of(Partition::OwnerGroup, group(status)),
+        of(Partition::OwnerStatus, status.as_str()),
+        of(Partition::TenantGroup, group(status)),
+        of(Partition::TenantStatus, status.as_str()),
+    ]
 }
 
 /// Creates the table with its keys, indexes and stream (what `template.yaml` declares), and

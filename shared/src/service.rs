@@ -471,40 +471,74 @@ impl<S: TokenStore> TokenService<S> {
         Ok(moved)
     }
 
-    /// Revokes a token. Revoking a revoked token returns the first revocation unchanged.
+    /// Revokes a token and returns its record. Revoking a revoked token returns the first
+    /// revocation unchanged. Costs a read and a transaction: the answer is the record.
     pub async fn revoke(
         &self,
         caller: &Principal,
         id: &str,
         reason: Option<&str>,
     ) -> Result<TokenItem, ApiError> {
+        let r = self.revocation_by(caller, id, reason)?;
+        let outcome = self.store.revoke(&r).await?;
+        logged(&r, &outcome);
+        answer(caller, &r, outcome, |already| already)
+    }
+
+    /// Revokes a token without returning it (`DELETE /tokens/{id}`): a caller's own active
+    /// token is one transaction, without the read [`TokenService::revoke`] needs.
+    pub async fn delete(
+        &self,
+        caller: &Principal,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let r = self.revocation_by(caller, id, reason)?;
+        let outcome = self.store.revoke_write_only(&r).await?;
+        logged(&r, &outcome);
+        answer(caller, &r, outcome, |_| ())
+    }
+
+    /// The revocation a caller asks for: of their own token, or any of their tenant's
+    /// with `tokens:admin`.
+    fn revocation_by<'a>(
+        &self,
+        caller: &'a Principal,
+        id: &str,
+        reason: Option<&'a str>,
+    ) -> Result<Revocation<'a>, ApiError> {
         if !caller.can_write() {
             return Err(ApiError::MissingScope(TOKENS_WRITE));
         }
         let id = Uuid::parse_str(id).map_err(|_| ApiError::TokenNotFound)?;
         let owner = (!caller.is_admin()).then_some(caller.user_id.as_str());
-        let outcome = self
-            .revoke_in(&caller.tenant_id, owner, id, &caller.user_id, reason)
-            .await?;
-        match outcome {
-            RevokeOutcome::Revoked(item) => Ok(item),
-            RevokeOutcome::Unchanged(Some(item))
-                if visible_to(caller, &item) && item.status == StoredStatus::Revoked =>
-            {
-                Ok(item)
-            }
-            RevokeOutcome::Unchanged(Some(item)) if visible_to(caller, &item) => {
-                Err(ApiError::Internal(format!(
-                    "revocation of {id} failed its condition while active"
-                )))
-            }
-            RevokeOutcome::Unchanged(_) => Err(ApiError::TokenNotFound),
+        Ok(self.revocation(&caller.tenant_id, owner, id, &caller.user_id, reason))
+    }
+
+    /// A revocation of token `id` of `tenant_id` (and of `owner`, when given), now.
+    fn revocation<'a>(
+        &self,
+        tenant_id: &'a str,
+        owner: Option<&'a str>,
+        id: Uuid,
+        actor: &'a str,
+        reason: Option<&'a str>,
+    ) -> Revocation<'a> {
+        let at = time::now();
+        Revocation {
+            id,
+            tenant_id,
+            owner,
+            actor,
+            reason,
+            at,
+            purge_at: at + self.retention,
         }
     }
 
-    /// The one revocation path of the HTTP API and the revocation events: revokes token `id`
-    /// if it belongs to `tenant_id` (and to `owner`, when given). Idempotent: a revoked token
-    /// is returned unchanged.
+    /// The one revocation path of the revocation events: revokes token `id` if it belongs
+    /// to `tenant_id` (and to `owner`, when given). Idempotent: a revoked token is returned
+    /// unchanged.
     pub async fn revoke_in(
         &self,
         tenant_id: &str,
@@ -512,23 +546,10 @@ impl<S: TokenStore> TokenService<S> {
         id: Uuid,
         actor: &str,
         reason: Option<&str>,
-    ) -> Result<RevokeOutcome, StoreError> {
-        let at = time::now();
-        let outcome = self
-            .store
-            .revoke(&Revocation {
-                id,
-                tenant_id,
-                owner,
-                actor,
-                reason,
-                at,
-                purge_at: at + self.retention,
-            })
-            .await?;
-        if let RevokeOutcome::Revoked(item) = &outcome {
-            tracing::info!(tenant = %item.tenant_id, token_id = %item.id, by = %actor, "token revoked");
-        }
+    ) -> Result<RevokeOutcome<()>, StoreError> {
+        let r = self.revocation(tenant_id, owner, id, actor, reason);
+        let outcome = self.store.revoke_write_only(&r).await?;
+        logged(&r, &outcome);
         Ok(outcome)
     }
 
@@ -551,7 +572,13 @@ impl<S: TokenStore> TokenService<S> {
             return Ok(LeakOutcome::Unknown);
         }
         let outcome = self
-            .revoke_in(&cred.tenant_id, None, parsed.id, actor, reason)
+            .revoke_in(
+                &cred.tenant_id,
+                Some(&cred.user_id),
+                parsed.id,
+                actor,
+                reason,
+            )
             .await?;
         Ok(match outcome {
             RevokeOutcome::Revoked(_) => LeakOutcome::Revoked,
@@ -940,6 +967,39 @@ fn within_expiry(
 }
 
 /// Same tenant, and the caller's own token unless it is an admin.
+/// Logs a revocation that happened.
+fn logged<R>(r: &Revocation<'_>, outcome: &RevokeOutcome<R>) {
+    if let RevokeOutcome::Revoked(_) = outcome {
+        tracing::info!(tenant = %r.tenant_id, token_id = %r.id, by = %r.actor, "token revoked");
+    }
+}
+
+/// A caller's revocation as the API answers it: the token revoked now, or revoked already
+/// (`already` turns that record into the answer); anything out of the caller's sight is
+/// not found.
+fn answer<R>(
+    caller: &Principal,
+    r: &Revocation<'_>,
+    outcome: RevokeOutcome<R>,
+    already: impl FnOnce(TokenItem) -> R,
+) -> Result<R, ApiError> {
+    match outcome {
+        RevokeOutcome::Revoked(revoked) => Ok(revoked),
+        RevokeOutcome::Unchanged(Some(item))
+            if visible_to(caller, &item) && item.status == StoredStatus::Revoked =>
+        {
+            Ok(already(item))
+        }
+        RevokeOutcome::Unchanged(Some(item)) if visible_to(caller, &item) => {
+            Err(ApiError::Internal(format!(
+                "revocation of {} failed its condition while active",
+                r.id
+            )))
+        }
+        RevokeOutcome::Unchanged(_) => Err(ApiError::TokenNotFound),
+    }
+}
+
 fn visible_to(caller: &Principal, item: &TokenItem) -> bool {
     item.tenant_id == caller.tenant_id && (caller.is_admin() || item.user_id == caller.user_id)
 }

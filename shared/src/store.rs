@@ -7,7 +7,8 @@
 //! | update (`PATCH`) | 1 `UpdateItem` |
 //! | revoke a user's tokens | per page: 1 `Query` + 1 `TransactWriteItems` per ≤ 25 tokens of one counter shard |
 //! | get, verify | 1 `GetItem` (record, or credential) |
-//! | revoke | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
+//! | revoke, returning the record | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
+//! | revoke, write only, owner known | 1 `TransactWriteItems` (conditioned on tenant, owner, `active`); + 1 when the token was `expired` |
 //! | list page | 1 `Query` per index partition read (usually one) |
 //! | counts | 1 `BatchGetItem` (the counter shards) |
 //! | by ids | 1 `BatchGetItem` (≤ 100 ids) |
@@ -175,11 +176,13 @@ impl Revocation<'_> {
     }
 }
 
-/// Result of a revocation attempt.
+/// Result of a revocation attempt. `R` is what comes back of a token revoked now: its
+/// record ([`TokenStore::revoke`]) or nothing ([`TokenStore::revoke_write_only`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum RevokeOutcome {
+#[allow(clippy::large_enum_variant)] // `RevokeOutcome<()>`: one per call, returned, not kept.
+pub enum RevokeOutcome<R = TokenItem> {
     /// The token was active or expired and is now revoked.
-    Revoked(TokenItem),
+    Revoked(R),
     /// Nothing was written; the record as it is, if it exists and is in reach.
     Unchanged(Option<TokenItem>),
 }
@@ -300,6 +303,22 @@ pub trait TokenStore: Clone + Send + Sync + 'static {
         &self,
         r: &Revocation<'_>,
     ) -> impl Future<Output = Result<RevokeOutcome, StoreError>> + Send;
+
+    /// [`TokenStore::revoke`] for callers that do not need the revoked record back. With
+    /// the owner known, an active token is revoked by one transaction conditioned on its
+    /// tenant, owner and status, without reading it first (every attribute it writes
+    /// follows from those three); any other case costs what `revoke` costs.
+    fn revoke_write_only(
+        &self,
+        r: &Revocation<'_>,
+    ) -> impl Future<Output = Result<RevokeOutcome<()>, StoreError>> + Send {
+        async move {
+            Ok(match self.revoke(r).await? {
+                RevokeOutcome::Revoked(_) => RevokeOutcome::Revoked(()),
+                RevokeOutcome::Unchanged(old) => RevokeOutcome::Unchanged(old),
+            })
+        }
+    }
 
     /// Reads one page of an index partition.
     fn page(&self, q: &PageRequest<'_>) -> impl Future<Output = Result<Page, StoreError>> + Send;
@@ -461,24 +480,12 @@ impl DynamoStore {
         for touched in ["last_used_at", "last_used_ip", "last_used_sk"] {
             record.remove(touched);
         }
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut sets = Vec::new();
-        for (i, (k, v)) in record.into_iter().enumerate() {
-            names.insert(format!("#a{i}"), k);
-            values.insert(format!(":a{i}"), v);
-            sets.push(format!("#a{i} = :a{i}"));
-        }
-        let mut update = format!("SET {}", sets.join(", "));
-        let present: Vec<&str> = schema::index_keys(new).iter().map(|(k, _)| *k).collect();
-        let removed: Vec<&str> = schema::index_keys(old)
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| !present.contains(k))
+        // What `new` no longer has (an index key, a cleared reason) is removed.
+        let removed: Vec<String> = record_attributes(old, None)?
+            .into_keys()
+            .filter(|k| !record.contains_key(k) && k != schema::PK && !k.starts_with("last_used"))
             .collect();
-        if !removed.is_empty() {
-            update.push_str(&format!(" REMOVE {}", removed.join(", ")));
-        }
+        let (update, mut names, mut values) = update_expression(record, removed);
         names.insert("#st".into(), "status".into());
         names.insert("#up".into(), "updated_at".into());
         values.insert(":old_status".into(), s(old.status.as_str()));
@@ -498,25 +505,132 @@ impl DynamoStore {
         // shortened expiry (a rotation's grace period).
         let expiry = new.expires_at.filter(|_| new.expires_at != old.expires_at);
         if new.status == StoredStatus::Revoked || expiry.is_some() {
-            let mut cred = Update::builder()
-                .table_name(&self.table)
-                .key(schema::PK, s(schema::credential_pk(old.id)))
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":st", s(new.status.as_str()));
-            let mut update = String::from("SET #st = :st");
-            if let Some(e) = expiry {
-                update.push_str(", expires_at = :exp");
-                cred = cred.expression_attribute_values(":exp", s(time::format(&e)));
-            }
-            let cred = cred
-                .update_expression(update)
-                .build()
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            items.push(TransactWriteItem::builder().update(cred).build());
+            items.push(self.credential_update(old.id, new.status, expiry)?);
         }
         counters.add(old, old.status, -1);
         counters.add(old, new.status, 1);
         Ok(items)
+    }
+
+    /// Sets the credential's status (and a shortened expiry) to follow its record.
+    fn credential_update(
+        &self,
+        id: Uuid,
+        status: StoredStatus,
+        expiry: Option<Timestamp>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut cred = Update::builder()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::credential_pk(id)))
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":st", s(status.as_str()));
+        let mut update = String::from("SET #st = :st");
+        if let Some(e) = expiry {
+            update.push_str(", expires_at = :exp");
+            cred = cred.expression_attribute_values(":exp", s(time::format(&e)));
+        }
+        let cred = cred
+            .update_expression(update)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(cred).build())
+    }
+
+    /// Revokes `owner`'s active token `r.id` with one transaction and no read: the record's
+    /// revocation fields and status partitions, its credential and its counters all follow
+    /// from the tenant, the owner and the status `active`, which the transaction requires.
+    /// When the token is not that (missing, foreign, expired or revoked already), nothing
+    /// is written and the record as it was comes back (`Err`, `None` if there is none).
+    async fn revoke_active(
+        &self,
+        r: &Revocation<'_>,
+        owner: &str,
+    ) -> Result<Result<(), Option<TokenItem>>, StoreError> {
+        let mut record: HashMap<String, AttributeValue> = [
+            ("status", s(StoredStatus::Revoked.as_str())),
+            ("revoked_at", s(time::format(&r.at))),
+            ("revoked_by", s(r.actor)),
+            ("updated_at", s(time::format(&r.at))),
+            ("updated_by", s(r.actor)),
+            (schema::PURGE_AT, epoch(&r.purge_at)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in schema::status_partitions(r.tenant_id, owner, StoredStatus::Revoked) {
+            record.insert(k.into(), s(v));
+        }
+        let mut removed = vec![schema::Partition::Due.attribute().to_string()];
+        if let Some(reason) = r.reason {
+            record.insert("revocation_reason".into(), s(reason));
+        } else {
+            removed.push("revocation_reason".into());
+        }
+        let (update, mut names, mut values) = update_expression(record, removed);
+        for (name, attr, value) in [
+            ("#tn", "tenant_id", r.tenant_id),
+            ("#ow", "user_id", owner),
+            ("#was", "status", StoredStatus::Active.as_str()),
+        ] {
+            names.insert(name.into(), attr.into());
+            values.insert(format!(":{}", &name[1..]), s(value));
+        }
+        let record_update = Update::builder()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::token_pk(r.id)))
+            .update_expression(update)
+            .condition_expression("#tn = :tn AND #ow = :ow AND #was = :was")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(record_update).build(),
+            self.credential_update(r.id, StoredStatus::Revoked, None)?,
+        ];
+        let mut counters = CounterDeltas::default();
+        counters.add_to(r.tenant_id, owner, r.id, StoredStatus::Active, -1);
+        counters.add_to(r.tenant_id, owner, r.id, StoredStatus::Revoked, 1);
+        items.extend(counters.items(&self.table)?);
+        let err = match self.transact(items).await {
+            Ok(()) => return Ok(Ok(())),
+            Err(e) => e,
+        };
+        match cancellation_reasons(&err).first() {
+            Some(reason) if reason.code() == Some("ConditionalCheckFailed") => {
+                let old = reason.item().map(|item| decode(item.clone())).transpose()?;
+                Ok(Err(old))
+            }
+            _ => Err(classify(err)),
+        }
+    }
+
+    /// The revocation loop of [`TokenStore::revoke`], starting from `known` (the record as
+    /// just read) when given.
+    async fn revoke_from(
+        &self,
+        r: &Revocation<'_>,
+        mut known: Option<Option<TokenItem>>,
+    ) -> Result<RevokeOutcome, StoreError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let read = match known.take() {
+                Some(read) => read,
+                None => self.get(r.id).await?,
+            };
+            let Some(old) = read else {
+                return Ok(RevokeOutcome::Unchanged(None));
+            };
+            let in_reach = old.tenant_id == r.tenant_id && r.owner.is_none_or(|o| o == old.user_id);
+            if !in_reach || old.status == StoredStatus::Revoked {
+                return Ok(RevokeOutcome::Unchanged(Some(old)));
+            }
+            let new = r.applied_to(&old);
+            if self.transition(&old, &new, Some(r.purge_at)).await? {
+                return Ok(RevokeOutcome::Revoked(new));
+            }
+        }
+        Err(StoreError::Contended(format!("revocation of {}", r.id)))
     }
 
     /// The two puts of a new token: its record and its credential.
@@ -699,6 +813,36 @@ pub fn record_attributes(
     Ok(attrs)
 }
 
+/// An update expression that sets `set` (names and values as placeholders `#aN`, `:aN`)
+/// and removes `remove`, with its placeholder maps.
+fn update_expression(
+    set: HashMap<String, AttributeValue>,
+    remove: Vec<String>,
+) -> (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+) {
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    let mut sets = Vec::new();
+    for (i, (k, v)) in set.into_iter().enumerate() {
+        names.insert(format!("#a{i}"), k);
+        values.insert(format!(":a{i}"), v);
+        sets.push(format!("#a{i} = :a{i}"));
+    }
+    let mut update = format!("SET {}", sets.join(", "));
+    let mut removes = Vec::new();
+    for (i, k) in remove.into_iter().enumerate() {
+        names.insert(format!("#r{i}"), k);
+        removes.push(format!("#r{i}"));
+    }
+    if !removes.is_empty() {
+        update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    (update, names, values)
+}
+
 /// Counter changes of one transaction, summed per counter item: a transaction may write
 /// each item only once, and two tokens (a rotation) can share a counter shard.
 #[derive(Debug, Default)]
@@ -707,9 +851,14 @@ struct CounterDeltas(BTreeMap<String, BTreeMap<StoredStatus, i64>>);
 impl CounterDeltas {
     /// Adds `delta` to `status` in the tenant's and the owner's counters of `token`.
     fn add(&mut self, token: &TokenItem, status: StoredStatus, delta: i64) {
-        let shard = schema::counter_shard(token.id);
-        for user in [None, Some(token.user_id.as_str())] {
-            let pk = schema::counter_pk(&token.tenant_id, user, shard);
+        self.add_to(&token.tenant_id, &token.user_id, token.id, status, delta);
+    }
+
+    /// Adds `delta` to `status` in the counters of token `id` of `tenant` and `user`.
+    fn add_to(&mut self, tenant: &str, user: &str, id: Uuid, status: StoredStatus, delta: i64) {
+        let shard = schema::counter_shard(id);
+        for user in [None, Some(user)] {
+            let pk = schema::counter_pk(tenant, user, shard);
             *self.0.entry(pk).or_default().entry(status).or_default() += delta;
         }
     }
@@ -975,20 +1124,21 @@ impl TokenStore for DynamoStore {
     }
 
     async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let Some(old) = self.get(r.id).await? else {
-                return Ok(RevokeOutcome::Unchanged(None));
-            };
-            let in_reach = old.tenant_id == r.tenant_id && r.owner.is_none_or(|o| o == old.user_id);
-            if !in_reach || old.status == StoredStatus::Revoked {
-                return Ok(RevokeOutcome::Unchanged(Some(old)));
-            }
-            let new = r.applied_to(&old);
-            if self.transition(&old, &new, Some(r.purge_at)).await? {
-                return Ok(RevokeOutcome::Revoked(new));
-            }
-        }
-        Err(StoreError::Contended(format!("revocation of {}", r.id)))
+        self.revoke_from(r, None).await
+    }
+
+    async fn revoke_write_only(&self, r: &Revocation<'_>) -> Result<RevokeOutcome<()>, StoreError> {
+        let known = match r.owner {
+            Some(owner) => match self.revoke_active(r, owner).await? {
+                Ok(()) => return Ok(RevokeOutcome::Revoked(())),
+                Err(old) => Some(old),
+            },
+            None => None,
+        };
+        Ok(match self.revoke_from(r, known).await? {
+            RevokeOutcome::Revoked(_) => RevokeOutcome::Revoked(()),
+            RevokeOutcome::Unchanged(old) => RevokeOutcome::Unchanged(old),
+        })
     }
 
     async fn page(&self, q: &PageRequest<'_>) -> Result<Page, StoreError> {

@@ -12,7 +12,7 @@ use chrono::Duration;
 use integration_tests::{principal, App};
 use serde_json::Value;
 
-use crate::ADMIN;
+use crate::{ADMIN, USER};
 
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
@@ -810,13 +810,21 @@ async fn totals_stay_exact_under_concurrent_creates_and_revokes() {
                 )
                 .await
                 .unwrap();
+            let id = t.id.to_string();
             if i % 2 == 0 {
                 // Two concurrent revocations of the same token: one wins, both succeed.
-                let id = t.id.to_string();
                 let a = service.revoke(&root, &id, Some("a"));
                 let b = service.revoke(&root, &id, Some("b"));
                 let (a, b) = tokio::join!(a, b);
                 assert_eq!(a.unwrap().revoked_at, b.unwrap().revoked_at);
+            } else if i % 4 == 1 {
+                // The owner's write-only `DELETE` races an admin's read-then-write revoke.
+                let owner = principal("acme", USERS[i % 3], USER);
+                let a = service.delete(&owner, &id, Some("a"));
+                let b = service.revoke(&root, &id, Some("b"));
+                let (a, b) = tokio::join!(a, b);
+                a.unwrap();
+                assert_eq!(b.unwrap().status, StoredStatus::Revoked);
             }
         });
     }
@@ -839,7 +847,7 @@ async fn totals_stay_exact_under_concurrent_creates_and_revokes() {
                 .unwrap()
         }
     };
-    assert_eq!(total(ListQuery::default(), root.clone()).await, 20);
+    assert_eq!(total(ListQuery::default(), root.clone()).await, 10);
     assert_eq!(
         total(
             ListQuery {
@@ -860,7 +868,7 @@ async fn totals_stay_exact_under_concurrent_creates_and_revokes() {
             root.clone()
         )
         .await,
-        20
+        30
     );
     let per_user: u64 = futures_total(&app, &root).await;
     assert_eq!(per_user, 40);
