@@ -19,6 +19,7 @@ pub mod listing;
 pub mod logging;
 pub mod model;
 pub mod parameters;
+mod record;
 pub mod revocation;
 pub mod schema;
 pub mod scope;

@@ -373,11 +373,8 @@ impl DynamoStore {
         }
     }
 
-    async fn get_item<T: serde::de::DeserializeOwned>(
-        &self,
-        pk: String,
-    ) -> Result<Option<T>, StoreError> {
-        self.get_raw(pk).await?.map(decode).transpose()
+    async fn get_item<T: Decode>(&self, pk: String) -> Result<Option<T>, StoreError> {
+        self.get_raw(pk).await?.map(T::decode).transpose()
     }
 
     /// One strongly consistent `GetItem`, the item as DynamoDB returns it.
@@ -399,10 +396,7 @@ impl DynamoStore {
 
     /// One strongly consistent `BatchGetItem` of up to 100 keys (missing items are skipped);
     /// keys DynamoDB leaves unprocessed are asked for again a few times, then reported.
-    async fn batch_read<T: serde::de::DeserializeOwned>(
-        &self,
-        pks: Vec<String>,
-    ) -> Result<Vec<T>, StoreError> {
+    async fn batch_read<T: Decode>(&self, pks: Vec<String>) -> Result<Vec<T>, StoreError> {
         let mut keys: Vec<HashMap<String, AttributeValue>> = pks
             .into_iter()
             .map(|pk| HashMap::from([(schema::PK.to_string(), s(pk))]))
@@ -429,7 +423,7 @@ impl DynamoStore {
                 .and_then(|mut r| r.remove(&self.table))
                 .unwrap_or_default()
             {
-                found.push(decode(item)?);
+                found.push(T::decode(item)?);
             }
             keys = out
                 .unprocessed_keys
@@ -599,7 +593,10 @@ impl DynamoStore {
         };
         match cancellation_reasons(&err).first() {
             Some(reason) if reason.code() == Some("ConditionalCheckFailed") => {
-                let old = reason.item().map(|item| decode(item.clone())).transpose()?;
+                let old = reason
+                    .item()
+                    .map(|item| TokenItem::decode(item.clone()))
+                    .transpose()?;
                 Ok(Err(old))
             }
             _ => Err(classify(err)),
@@ -790,7 +787,33 @@ fn epoch(t: &Timestamp) -> AttributeValue {
     AttributeValue::N(t.timestamp().to_string())
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
+/// An item type the store reads.
+trait Decode: Sized {
+    /// The item from its attributes.
+    fn decode(item: HashMap<String, AttributeValue>) -> Result<Self, StoreError>;
+}
+
+/// Token records: the hot read (a list page has up to 101), decoded field by field.
+impl Decode for TokenItem {
+    fn decode(item: HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
+        crate::record::token_item(item).map_err(StoreError::Corrupt)
+    }
+}
+
+impl Decode for Credential {
+    fn decode(item: HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
+        from_serde(item)
+    }
+}
+
+impl Decode for Counts {
+    fn decode(item: HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
+        from_serde(item)
+    }
+}
+
+/// An item through `serde_dynamo`.
+fn from_serde<T: serde::de::DeserializeOwned>(
     item: HashMap<String, AttributeValue>,
 ) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -1104,7 +1127,7 @@ impl TokenStore for DynamoStore {
             .send()
             .await;
         match out {
-            Ok(out) => out.attributes.map(decode).transpose(),
+            Ok(out) => out.attributes.map(TokenItem::decode).transpose(),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
@@ -1195,7 +1218,7 @@ impl TokenStore for DynamoStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(decode)
+            .map(TokenItem::decode)
             .collect::<Result<Vec<TokenItem>, _>>()?;
         Ok(Page {
             items,
