@@ -151,8 +151,8 @@ async fn main() {
     let server = tokio::spawn(dev_server::serve(listener, service.clone()));
     let http = HttpClient::new();
     let auth = format!("Bearer {}", admin_secret.expose());
-    let call = |method: Method, path: String, body: Option<serde_json::Value>| {
-        let (http, auth) = (&http, auth.clone());
+    let call_as = |auth: String, method: Method, path: String, body: Option<serde_json::Value>| {
+        let http = &http;
         async move {
             let mut headers = vec![("authorization", auth.as_str())];
             let bytes = match body {
@@ -164,6 +164,9 @@ async fn main() {
             };
             http.send(addr, method, &path, &headers, bytes).await
         }
+    };
+    let call = |method: Method, path: String, body: Option<serde_json::Value>| {
+        call_as(auth.clone(), method, path, body)
     };
 
     println!("### Lists (tenant of {SEEDED} tokens, {USERS} owners; 80% active)\n");
@@ -245,9 +248,10 @@ async fn main() {
     .await;
     row("create (`POST /tokens`)", &create, &create_http);
 
-    // Fresh active tokens to revoke, one per run and warm-up on each path.
+    // Fresh active tokens to revoke, one per run and warm-up on each path, for each of
+    // `POST /revoke` and `DELETE`.
     let mut victims = Vec::new();
-    for i in 0..2 * (RUNS + 1) {
+    for i in 0..4 * (RUNS + 1) {
         let (item, _) = service
             .issue(
                 TENANT,
@@ -262,7 +266,8 @@ async fn main() {
             .unwrap();
         victims.push(item.id.to_string());
     }
-    let (direct, via_http) = victims.split_at(victims.len() / 2);
+    let (posted, deleted) = victims.split_at(victims.len() / 2);
+    let (direct, via_http) = posted.split_at(posted.len() / 2);
     let revoke = measure(&meter, |i| {
         let (service, admin, id) = (&service, &admin, direct[i as usize].clone());
         async move {
@@ -280,6 +285,40 @@ async fn main() {
     })
     .await;
     row("revoke (`POST /tokens/{id}/revoke`)", &revoke, &revoke_http);
+
+    // The owner's `DELETE`: the answer is 204, so nothing is read first.
+    let (_, owner_secret) = service
+        .issue(
+            TENANT,
+            "user1",
+            "user1",
+            CreateInput {
+                name: "bench owner".into(),
+                scopes: vec!["tokens:read".into(), "tokens:write".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let owner = service.verify(owner_secret.expose()).await.unwrap();
+    let owner_auth = format!("Bearer {}", owner_secret.expose());
+    let (direct, via_http) = deleted.split_at(deleted.len() / 2);
+    let delete = measure(&meter, |i| {
+        let (service, owner, id) = (&service, &owner, direct[i as usize].clone());
+        async move { service.delete(owner, &id, None).await.unwrap() }
+    })
+    .await;
+    let delete_http = measure(&meter, |i| {
+        let path = format!("/tokens/{}", via_http[i as usize]);
+        let reply = call_as(owner_auth.clone(), Method::DELETE, path, None);
+        async move { assert_eq!(reply.await.status, 204) }
+    })
+    .await;
+    row(
+        "revoke, owner's `DELETE /tokens/{id}`",
+        &delete,
+        &delete_http,
+    );
 
     let event = |secret: &str| {
         json!({"version": "2.0", "type": "REQUEST",
