@@ -482,8 +482,16 @@ async fn scan<S: TokenStore>(
             exhausted: false,
         })
         .collect();
-    let mut found = Vec::new();
-    let mut last_examined: Option<String> = None;
+    let mut found: Vec<TokenItem> = Vec::new();
+    // The last item examined: the last one found, or one filtered out after it. Its sort key
+    // (a formatted string) is only needed when the budget ends the read.
+    let mut skipped: Option<TokenItem> = None;
+    let last_examined = |found: &[TokenItem], skipped: Option<TokenItem>| {
+        skipped
+            .as_ref()
+            .or(found.last())
+            .map(|t| plan.index.sort.key_of(t))
+    };
     loop {
         // Refill every empty, unfinished stream (in parallel).
         let empty: Vec<usize> = (0..streams.len())
@@ -492,7 +500,8 @@ async fn scan<S: TokenStore>(
         if !empty.is_empty() {
             let left = budget.saturating_sub(stats.items_read);
             if left == 0 {
-                return Ok((found, last_examined));
+                let stopped_at = last_examined(&found, skipped);
+                return Ok((found, stopped_at));
             }
             // Without residual filters every item read is returned: ask for exactly what is
             // still wanted. With them, read larger chunks within the budget.
@@ -547,12 +556,14 @@ async fn scan<S: TokenStore>(
             return Ok((found, None));
         };
         let item = streams[i].buffer.pop_front().expect("a head");
-        last_examined = Some(plan.index.sort.key_of(&item));
         if matches(q, &item, tenant, owner, now) {
+            skipped = None;
             found.push(item);
             if found.len() == want {
                 return Ok((found, None));
             }
+        } else {
+            skipped = Some(item);
         }
     }
 }

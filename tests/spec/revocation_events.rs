@@ -307,6 +307,12 @@ mod faulty_store {
         async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
             self.inner.revoke(r).await
         }
+        async fn revoke_write_only(
+            &self,
+            r: &Revocation<'_>,
+        ) -> Result<RevokeOutcome<()>, StoreError> {
+            self.inner.revoke_write_only(r).await
+        }
         async fn page(&self, q: &PageRequest<'_>) -> Result<Page, StoreError> {
             self.inner.page(q).await
         }
