@@ -17,14 +17,61 @@ pub fn truncate(t: Timestamp) -> Timestamp {
 }
 
 /// Fixed-width RFC 3339 form, e.g. `2026-01-02T03:04:05.678Z`.
+///
+/// Written digit by digit: a list page formats a few hundred of these (views, sort keys),
+/// and chrono's general formatter was a visible share of the handler's own time. Years
+/// outside 0000..=9999 and leap seconds go through chrono.
 pub fn format(t: &Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    use chrono::{Datelike, Timelike};
+    let millis = t.timestamp_subsec_millis();
+    let year = t.year();
+    if !(0..=9999).contains(&year) || millis > 999 {
+        return t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    }
+    let mut out = String::with_capacity(24);
+    let mut digits = |n: u32, width: u32, then: Option<char>| {
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+        }
+        out.extend(then);
+    };
+    digits(year as u32, 4, Some('-'));
+    digits(t.month(), 2, Some('-'));
+    digits(t.day(), 2, Some('T'));
+    digits(t.hour(), 2, Some(':'));
+    digits(t.minute(), 2, Some(':'));
+    digits(t.second(), 2, Some('.'));
+    digits(millis, 3, Some('Z'));
+    out
+}
+
+/// The form [`format`] writes, read without chrono's general parser; `None` for anything
+/// else (which [`parse`] then hands to chrono).
+fn parse_fixed(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time = date.and_hms_milli_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?)?;
+    Some(time.and_utc())
 }
 
 /// Parses any RFC 3339 time (any offset) into UTC milliseconds. Times whose UTC year is
 /// outside 0000..=9999 are refused: [`format`] could not write them in fixed width, and a
 /// stored one would not read back (`9999-12-31T23:30:00-01:00` is year 10000 in UTC).
 pub fn parse(s: &str) -> Option<Timestamp> {
+    if let Some(t) = parse_fixed(s) {
+        return Some(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| truncate(t.with_timezone(&Utc)))
@@ -107,5 +154,83 @@ mod tests {
         );
         let last = parse("9999-12-31T23:59:59.999Z").unwrap();
         assert_eq!(parse(&format(&last)), Some(last));
+    }
+
+    /// Instants spread over years 0000..=9999, the ends and a few day boundaries.
+    fn instants() -> Vec<Timestamp> {
+        let first = parse("0000-01-01T00:00:00Z").unwrap().timestamp_millis();
+        let last = parse("9999-12-31T23:59:59.999Z")
+            .unwrap()
+            .timestamp_millis();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut out: Vec<Timestamp> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let ms = first + (x % (last - first + 1) as u64) as i64;
+                DateTime::from_timestamp_millis(ms).unwrap()
+            })
+            .collect();
+        for s in [
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "2024-02-29T23:59:59.999Z",
+            "2026-12-31T00:00:00.001Z",
+        ] {
+            out.push(parse(s).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn the_fast_writer_and_reader_agree_with_chrono() {
+        for t in instants() {
+            let chrono_form = t.to_rfc3339_opts(SecondsFormat::Millis, true);
+            assert_eq!(format(&t), chrono_form);
+            let parsed = DateTime::parse_from_rfc3339(&chrono_form).unwrap();
+            assert_eq!(parse_fixed(&chrono_form), Some(parsed.with_timezone(&Utc)));
+        }
+        // A leap second and sub-millisecond digits fall back to chrono, as before.
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_milli_opt(23, 59, 59, 1_500)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            format(&leap),
+            leap.to_rfc3339_opts(SecondsFormat::Millis, true)
+        );
+        assert_eq!(
+            parse("2016-12-31T23:59:60.500Z"),
+            DateTime::parse_from_rfc3339("2016-12-31T23:59:60.500Z")
+                .ok()
+                .map(|t| truncate(t.with_timezone(&Utc)))
+        );
+    }
+
+    #[test]
+    fn the_fast_reader_refuses_what_is_not_exactly_the_fixed_form() {
+        for s in [
+            "2026-02-30T00:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-01-01T24:00:00.000Z",
+            "2026-01-01T00:60:00.000Z",
+            "2026-01-01t00:00:00.000Z",
+            "2026-01-01T00:00:00.000z",
+            "2026-01-01T00:00:00.0000",
+            "2026-01-01T00:00:00,000Z",
+            "+026-01-01T00:00:00.000Z",
+            "2026-01-01T00:00:00.00Z",
+            "2026-01-01T00:00:00.0a0Z",
+        ] {
+            assert_eq!(parse_fixed(s), None, "{s}");
+        }
+        // Chrono still reads the lower-case forms RFC 3339 allows; invalid dates stay refused.
+        assert_eq!(
+            parse("2026-01-01t00:00:00.000z"),
+            parse("2026-01-01T00:00:00.000Z")
+        );
+        assert_eq!(parse("2026-02-30T00:00:00.000Z"), None);
     }
 }
