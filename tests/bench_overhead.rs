@@ -3,9 +3,11 @@
 //! process, over DynamoDB Local: routing, the authorizer's check, the handler) against a bare
 //! SDK client sending the same DynamoDB requests (same operations, keys, expressions, limits
 //! and items) and doing nothing else. Both run in the same process, interleaved: each
-//! iteration runs both, in alternating order. Prints a Markdown table of medians and ratios.
+//! iteration runs both, in alternating order. Prints a Markdown table of medians and ratios,
+//! then two pieces of the list route timed alone: a bare HTTP round trip to the local server
+//! and the list page's JSON answer.
 //!
-//! `OVERHEAD_ITERATIONS` (default 200) sets the measured iterations; 20 more warm up first.
+//! `OVERHEAD_ITERATIONS` (default 1000) sets the measured iterations; 20 more warm up first.
 
 #[allow(dead_code)]
 #[path = "bench_support.rs"]
@@ -299,7 +301,7 @@ async fn main() {
     let iterations: usize = std::env::var("OVERHEAD_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(1000);
     // No last-use write behind the checks (it is off the response path, at most once a
     // minute per token in AWS): both sides send exactly the same requests.
     let app = App::start_with(&[("LAST_USED_INTERVAL_SECONDS", "0")]).await;
@@ -491,6 +493,32 @@ async fn main() {
             percentile(&m.bare_ms, 0.9),
         );
     }
+    // Two pieces of the list route's overhead, measured alone.
+    let mut round_trips = Vec::with_capacity(iterations);
+    for i in 0..WARM_UP + iterations {
+        let t = Instant::now();
+        let (status, _) = app.get_bytes("/no-such-route", admin).await;
+        assert_eq!(status, 404);
+        if i >= WARM_UP {
+            round_trips.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let page = app.service.list(lister, query).await.unwrap();
+    let (now, t) = (time::now(), Instant::now());
+    for _ in 0..iterations {
+        std::hint::black_box(api_tokens::api::list_response(&page, query, now));
+    }
+    let answer_ms = t.elapsed().as_secs_f64() * 1000.0 / iterations as f64;
+    println!();
+    println!(
+        "- HTTP round trip alone (`GET /no-such-route`, answered 404 before any event or handler): p50 {:.3} ms, p90 {:.3} ms",
+        median(&round_trips),
+        percentile(&round_trips, 0.9)
+    );
+    println!(
+        "- The list page's JSON answer alone (`api::list_response`, {} tokens, in process): {answer_ms:.3} ms",
+        page.items.len()
+    );
     app.dynamodb
         .delete_table()
         .table_name(&app.table)

@@ -22,27 +22,49 @@ pub fn truncate(t: Timestamp) -> Timestamp {
 /// and chrono's general formatter was a visible share of the handler's own time. Years
 /// outside 0000..=9999 and leap seconds go through chrono.
 pub fn format(t: &Timestamp) -> String {
+    match fixed(t) {
+        Some(bytes) => fixed_str(&bytes).to_owned(),
+        None => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
+}
+
+/// The text of [`fixed`]'s bytes (ASCII digits and separators only: always UTF-8).
+fn fixed_str(bytes: &[u8; 24]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// [`format`]'s bytes on the stack, without an allocation; `None` where chrono must write
+/// them (years outside 0000..=9999, leap seconds).
+fn fixed(t: &Timestamp) -> Option<[u8; 24]> {
     use chrono::{Datelike, Timelike};
     let millis = t.timestamp_subsec_millis();
     let year = t.year();
     if !(0..=9999).contains(&year) || millis > 999 {
-        return t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        return None;
     }
-    let mut out = String::with_capacity(24);
-    let mut digits = |n: u32, width: u32, then: Option<char>| {
-        for place in (0..width).rev() {
-            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for place in (at..at + width).rev() {
+            out[place] = b'0' + (n % 10) as u8;
+            n /= 10;
         }
-        out.extend(then);
     };
-    digits(year as u32, 4, Some('-'));
-    digits(t.month(), 2, Some('-'));
-    digits(t.day(), 2, Some('T'));
-    digits(t.hour(), 2, Some(':'));
-    digits(t.minute(), 2, Some(':'));
-    digits(t.second(), 2, Some('.'));
-    digits(millis, 3, Some('Z'));
-    out
+    put(0, 4, year as u32);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 3, millis);
+    Some(out)
+}
+
+/// Serializes `t` as [`format`] does, from the stack where it can.
+fn serialize_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    match fixed(t) {
+        Some(bytes) => s.serialize_str(fixed_str(&bytes)),
+        None => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    }
 }
 
 /// The form [`format`] writes, read without chrono's general parser; `None` for anything
@@ -85,7 +107,7 @@ pub mod rfc3339 {
 
     /// Serializes a timestamp as fixed-width RFC 3339.
     pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format(t))
+        super::serialize_time(t, s)
     }
 
     /// Deserializes an RFC 3339 timestamp.
@@ -102,7 +124,7 @@ pub mod rfc3339 {
         /// Serializes `Some` as RFC 3339 and `None` as null.
         pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
             match t {
-                Some(t) => s.serialize_str(&super::super::format(t)),
+                Some(t) => super::super::serialize_time(t, s),
                 None => s.serialize_none(),
             }
         }
@@ -183,11 +205,19 @@ mod tests {
         out
     }
 
+    /// `t` as JSON through the serde helpers the records and views use.
+    fn serialized(t: Timestamp) -> String {
+        #[derive(serde::Serialize)]
+        struct Holder(#[serde(with = "rfc3339")] Timestamp);
+        serde_json::to_string(&Holder(t)).unwrap()
+    }
+
     #[test]
     fn the_fast_writer_and_reader_agree_with_chrono() {
         for t in instants() {
             let chrono_form = t.to_rfc3339_opts(SecondsFormat::Millis, true);
             assert_eq!(format(&t), chrono_form);
+            assert_eq!(serialized(t), format!("\"{chrono_form}\""));
             let parsed = DateTime::parse_from_rfc3339(&chrono_form).unwrap();
             assert_eq!(parse_fixed(&chrono_form), Some(parsed.with_timezone(&Utc)));
         }
@@ -200,6 +230,12 @@ mod tests {
         assert_eq!(
             format(&leap),
             leap.to_rfc3339_opts(SecondsFormat::Millis, true)
+        );
+        assert_eq!(serialized(leap), format!("\"{}\"", format(&leap)));
+        let far = DateTime::from_timestamp_millis(300_000_000_000_000).unwrap();
+        assert_eq!(
+            serialized(far),
+            format!("\"{}\"", far.to_rfc3339_opts(SecondsFormat::Millis, true))
         );
         assert_eq!(
             parse("2016-12-31T23:59:60.500Z"),
