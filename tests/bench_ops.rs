@@ -14,7 +14,7 @@ use std::sync::Arc;
 use api_tokens::listing::ListQuery;
 use api_tokens::model::Status;
 use api_tokens::service::CreateInput;
-use api_tokens::{authorizer, schema, DynamoStore, TokenService};
+use api_tokens::{authorizer, schema, time, DynamoStore, TokenService};
 use bench_support::{metered_client, seed_tenant, Meter, Tally};
 use integration_tests::{dynamodb, endpoint, principal, test_config_with, HttpClient, Method};
 use serde_json::json;
@@ -233,7 +233,10 @@ async fn main() {
                 scopes: vec!["tokens:read".into()],
                 ..Default::default()
             };
-            service.create(admin, input, None).await.unwrap();
+            service
+                .create(admin, input, None, time::now())
+                .await
+                .unwrap();
         }
     })
     .await;

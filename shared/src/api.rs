@@ -214,9 +214,10 @@ async fn dispatch<S: TokenStore>(
             reject_query(req, &[])?;
             let key = idempotency_key(req)?;
             let body = required_json(req)?;
-            let input = parse_create(&body, time::now(), service.scopes())?;
+            let now = time::now();
+            let input = parse_create(&body, now, service.scopes())?;
             let key = key.map(|k| Keyed::new(&caller, &k, "POST /tokens", "", &body));
-            let minted = service.create(&caller, input, key.as_ref()).await?;
+            let minted = service.create(&caller, input, key.as_ref(), now).await?;
             Ok(minted_response(&minted))
         }
         Operation::RotateToken => {

@@ -161,11 +161,14 @@ impl<S: TokenStore> TokenService<S> {
     /// Creates a token for the caller (or, with `tokens:admin`, for another user of the
     /// tenant). Scopes can never exceed the caller's own, nor expiry outlast the caller's.
     /// With an idempotency `key`, a retry within its window returns the first result.
+    /// `now` is the instant the request's relative times (`expires_in_days`) were counted
+    /// from; it becomes `created_at`, so the stored lifetime is exactly the one asked for.
     pub async fn create(
         &self,
         caller: &Principal,
         input: CreateInput,
         key: Option<&Keyed>,
+        now: Timestamp,
     ) -> Result<Minted, ApiError> {
         if !caller.can_write() {
             return Err(ApiError::MissingScope(TOKENS_WRITE));
@@ -182,7 +185,8 @@ impl<S: TokenStore> TokenService<S> {
             expires_at: within_expiry(caller, input.expires_at)?,
             ..input
         };
-        let (item, secret) = self.new_token(&caller.tenant_id, &owner, &caller.user_id, input)?;
+        let (item, secret) =
+            self.new_token(&caller.tenant_id, &owner, &caller.user_id, input, now)?;
         let once = key.map(|k| self.seal(k, &item, &secret));
         let purge_at = item.expires_at.map(|e| e + self.retention);
         let hash = self.hasher.hash(&secret);
@@ -210,7 +214,7 @@ impl<S: TokenStore> TokenService<S> {
         created_by: &str,
         input: CreateInput,
     ) -> Result<(TokenItem, TokenSecret), ApiError> {
-        let (item, secret) = self.new_token(tenant_id, owner, created_by, input)?;
+        let (item, secret) = self.new_token(tenant_id, owner, created_by, input, time::now())?;
         let purge_at = item.expires_at.map(|e| e + self.retention);
         self.store
             .insert(&item, &self.hasher.hash(&secret), purge_at, None)
@@ -226,6 +230,7 @@ impl<S: TokenStore> TokenService<S> {
         owner: &str,
         created_by: &str,
         input: CreateInput,
+        now: Timestamp,
     ) -> Result<(TokenItem, TokenSecret), ApiError> {
         if !crate::api::valid_id(tenant_id) || !crate::api::valid_id(owner) {
             return Err(ApiError::Internal(
@@ -237,7 +242,6 @@ impl<S: TokenStore> TokenService<S> {
                 "scope {unknown} is not in the catalog"
             )));
         }
-        let now = time::now();
         let id = Uuid::now_v7();
         let secret = secret::generate(&self.prefix, id, &self.rng);
         let item = TokenItem {
@@ -368,6 +372,7 @@ impl<S: TokenStore> TokenService<S> {
                     metadata: old.metadata.clone(),
                     allowed_ips: old.allowed_ips.clone(),
                 },
+                now,
             )?;
             new.rotated_from = Some(old.id);
             let retired = retire(&old, new.id, &caller.user_id, now, input.grace_period);

@@ -1,6 +1,7 @@
 //! `POST /tokens`
 
-use integration_tests::{App, Method};
+use api_tokens::{api, time};
+use integration_tests::{principal, App, Method};
 use serde_json::json;
 
 use crate::{ADMIN, USER};
@@ -68,6 +69,24 @@ async fn expiry_is_stored_as_given_in_utc() {
         .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json["expires_at"], "2099-05-01T10:00:00.000Z");
+}
+
+#[tokio::test]
+async fn a_relative_expiry_counts_from_the_created_at_it_is_stored_with() {
+    // The request's instant is `created_at` too: `expires_in_days: 30` stores exactly
+    // 30 days, however long the request takes. (An instant in the past makes a second
+    // clock reading inside the service visible.)
+    let app = App::start().await;
+    let alice = principal("acme", "alice", USER);
+    let then = time::now() - chrono::Duration::milliseconds(1234);
+    let body = json!({"name": "n", "expires_in_days": 30});
+    let input = api::parse_create(&body, then, app.service.scopes()).unwrap();
+    let minted = app.service.create(&alice, input, None, then).await.unwrap();
+    assert_eq!(minted.item.created_at, then);
+    assert_eq!(
+        minted.item.expires_at,
+        Some(then + chrono::Duration::days(30))
+    );
 }
 
 #[tokio::test]
