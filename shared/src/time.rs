@@ -22,9 +22,14 @@ pub fn truncate(t: Timestamp) -> Timestamp {
 /// and chrono's general formatter was a visible share of the handler's own time. Years
 /// outside 0000..=9999 and leap seconds go through chrono.
 pub fn format(t: &Timestamp) -> String {
+    with_text(t, str::to_owned)
+}
+
+/// Hands [`format`]'s text to `f`: from the stack where it can, from chrono otherwise.
+fn with_text<R>(t: &Timestamp, f: impl FnOnce(&str) -> R) -> R {
     match fixed(t) {
-        Some(bytes) => fixed_str(&bytes).to_owned(),
-        None => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        Some(bytes) => f(fixed_str(&bytes)),
+        None => f(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
     }
 }
 
@@ -59,12 +64,9 @@ fn fixed(t: &Timestamp) -> Option<[u8; 24]> {
     Some(out)
 }
 
-/// Serializes `t` as [`format`] does, from the stack where it can.
+/// Serializes `t` as [`format`] writes it, without an allocation where it can.
 fn serialize_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    match fixed(t) {
-        Some(bytes) => s.serialize_str(fixed_str(&bytes)),
-        None => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-    }
+    with_text(t, |text| s.serialize_str(text))
 }
 
 /// The form [`format`] writes, read without chrono's general parser; `None` for anything
