@@ -9,8 +9,8 @@ fetches a new one from here and sends the request again.
 
 Constraints JSON Schema cannot express are met before sending, so a case generated as
 valid is valid (a case generated as invalid keeps what makes it invalid):
-- `expires_at` must be in the future: a past time is moved 30 days ahead (in every case; it
-  stays a valid date-time).
+- `expires_at` must be in the future and at most 3,650 days ahead (the longest lifetime): a
+  time outside that is moved to 30 days ahead (in every case; it stays a valid date-time).
 - `metadata.<key>` is a template for `metadata.team`, `metadata.env`, ...: sent as
   `metadata.team`.
 - Valid cases only: a `cursor` is opaque and only comes from an earlier page, so none is sent;
@@ -62,7 +62,8 @@ class FuzzUserToken:
 
 
 def _future(value):
-    """`value` moved 30 days past now if it is an RFC 3339 time in the past."""
+    """`value` moved 30 days past now if it is an RFC 3339 time in the past or more than the
+    longest lifetime (3,650 days) ahead."""
     if not isinstance(value, str):
         return value
     try:
@@ -72,7 +73,7 @@ def _future(value):
     if when.tzinfo is None:
         return value
     now = datetime.datetime.now(datetime.timezone.utc)
-    if when > now:
+    if now < when <= now + datetime.timedelta(days=3649):
         return value
     later = now + datetime.timedelta(days=30)
     return later.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -42,7 +42,7 @@ async fn main() {
     let before = counter.get();
     let started = Instant::now();
     let done = service
-        .revoke_user("bench", "mallory", "bench", Some("offboarded"), None)
+        .revoke_user("bench", "mallory", "bench", None, Some("offboarded"), None)
         .await
         .unwrap();
     let took = started.elapsed();

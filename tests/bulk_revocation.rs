@@ -7,8 +7,12 @@ use std::time::Instant;
 use api_tokens::model::StoredStatus;
 use api_tokens::revocation;
 use api_tokens::store::TokenStore;
-use integration_tests::{fixture, sqs_batch, App};
+use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;
+
+#[path = "spec/aws_stub.rs"]
+#[allow(dead_code)]
+mod aws_stub;
 
 /// One heavy test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -25,7 +29,7 @@ async fn revoking_a_user_with_2000_tokens_revokes_each_exactly_once() {
     );
     let before = app.requests.get();
     let started = Instant::now();
-    let r = revocation::handle(&app.service, event.clone(), None)
+    let r = revocation::handle(&app.service, &revocation_options(), event.clone(), None)
         .await
         .unwrap();
     let took = started.elapsed();
@@ -67,10 +71,14 @@ async fn revoking_a_user_with_2000_tokens_revokes_each_exactly_once() {
         let now = app.service.store().get(t.id).await.unwrap().unwrap();
         assert_eq!(now.status, StoredStatus::Active);
     }
-    let replay = revocation::handle(&app.service, event, None).await.unwrap();
+    let replay = revocation::handle(&app.service, &revocation_options(), event, None)
+        .await
+        .unwrap();
     assert_eq!(replay["done"], "nothing to do");
 }
 
+/// Without a continuation queue (`REVOCATION_QUEUE_URL` unset) an incomplete job falls back
+/// to redelivery.
 #[tokio::test]
 async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
     let _serial = SERIAL.lock().await;
@@ -93,9 +101,14 @@ async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
     let mut deliveries = 0;
     loop {
         let before = counts().await;
-        let r = revocation::handle(&app.service, batch.clone(), Some(Instant::now()))
-            .await
-            .unwrap();
+        let r = revocation::handle(
+            &app.service,
+            &revocation_options(),
+            batch.clone(),
+            Some(Instant::now()),
+        )
+        .await
+        .unwrap();
         deliveries += 1;
         let after = counts().await;
         assert!(after.1 > before.1, "delivery {deliveries} made progress");
@@ -108,11 +121,94 @@ async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
     }
     assert!(deliveries >= 2, "the deadline cut the first delivery short");
     // A duplicate delivery after that finds nothing to do.
-    let r = revocation::handle(&app.service, batch, None).await.unwrap();
+    let r = revocation::handle(&app.service, &revocation_options(), batch, None)
+        .await
+        .unwrap();
     assert_eq!(r["batchItemFailures"], json!([]));
     assert_eq!(
         counts().await,
         (0, 700),
         "nothing skipped, nothing counted twice"
     );
+}
+
+#[tokio::test]
+async fn a_user_with_far_more_tokens_than_one_pass_is_revoked_through_continuations() {
+    let _serial = SERIAL.lock().await;
+    let app = App::start().await;
+    // 20 passes of 20 tokens for mallory, through the queue, in batches with other jobs.
+    let (page, n) = (20, 400);
+    app.seed("acme", "mallory", n).await;
+    app.seed("acme", "trent", 50).await;
+    let single = app.seed("acme", "peggy", 1).await;
+    let bystanders = app.seed("acme", "bob", 3).await;
+    let queue = aws_stub::SqsQueue::start(5).await;
+    let service = api_tokens::TokenService::new(
+        api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
+        &integration_tests::test_config_with(&app.table, &[]),
+    )
+    .with_user_revocation_page(page);
+    let options = revocation_options().with_continuation(revocation::Continuation::new(
+        &queue.stub.sdk_config(),
+        &queue.url,
+    ));
+    queue.send(
+        json!({"tenant_id": "acme", "user_id": "mallory", "reason": "offboarded"}).to_string(),
+    );
+    queue.send(
+        fixture(
+            "eventbridge-revoke-user-tokens.json",
+            &[("USER_ID", "trent")],
+        )
+        .to_string(),
+    );
+    queue.send(json!({"tenant_id": "acme", "token_id": single[0].id}).to_string());
+
+    let mut deliveries = 0;
+    while let Some(batch) = queue.receive(10) {
+        let answer = revocation::handle(&service, &options, batch.clone(), Some(Instant::now()))
+            .await
+            .unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+        queue.settle(&batch, &answer);
+        deliveries += 1;
+        assert!(deliveries < 200, "the jobs end");
+    }
+    assert!(queue.dead().is_empty());
+    let handled = queue.deleted();
+    assert!(handled.iter().all(|m| m.receives == 1), "no redelivery");
+    assert!(
+        handled.len() > n / page as usize,
+        "{} messages",
+        handled.len()
+    );
+
+    let counts = |user: &'static str| {
+        let store = service.store().clone();
+        async move {
+            let c = store.counts("acme", Some(user)).await.unwrap();
+            (c.active, c.revoked)
+        }
+    };
+    assert_eq!(counts("mallory").await, (0, n as i64), "each exactly once");
+    assert_eq!(counts("trent").await, (0, 50));
+    assert_eq!(counts("peggy").await, (0, 1));
+    assert_eq!(counts("bob").await, (3, 0));
+    for t in app.records().await {
+        match t.user_id.as_str() {
+            "mallory" => {
+                assert_eq!(t.status, StoredStatus::Revoked);
+                assert_eq!(t.revocation_reason.as_deref(), Some("offboarded"));
+                assert_eq!(t.revoked_via.as_deref(), Some("sqs:api-tokens-revocations"));
+            }
+            "trent" => assert_eq!(
+                t.revoked_via.as_deref(),
+                Some("event:com.example.idp@123456789012")
+            ),
+            "bob" => assert!(bystanders
+                .iter()
+                .any(|b| b.id == t.id && t.status == StoredStatus::Active)),
+            _ => {}
+        }
+    }
 }

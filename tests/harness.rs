@@ -233,6 +233,7 @@ pub fn sample_token(tenant: &str, user: &str) -> api_tokens::model::TokenItem {
         expires_at: None,
         revoked_at: None,
         revoked_by: None,
+        revoked_via: None,
         revocation_reason: None,
         metadata: Default::default(),
         allowed_ips: vec![],
@@ -267,6 +268,21 @@ pub fn sqs_batch(bodies: &[(String, String)]) -> Value {
     serde_json::json!({ "Records": records })
 }
 
+/// The EventBridge sources of the revocation fixtures (`tests/fixtures/eventbridge-*.json`):
+/// the default of `RevocationEventSources` in `template.yaml` (`tests/spec/template.rs`
+/// checks that they agree).
+pub const EVENT_SOURCES: &[&str] = &[
+    "com.example.idp",
+    "com.example.security",
+    "com.example.secret-scanning",
+];
+
+/// The revocation handler's options as the template sets them, without a continuation
+/// queue: events of [`EVENT_SOURCES`] only.
+pub fn revocation_options() -> api_tokens::revocation::Options {
+    api_tokens::revocation::Options::new(EVENT_SOURCES.iter().copied())
+}
+
 /// A principal for calling the service directly (as the authorizer context would).
 pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Principal {
     api_tokens::Principal {
@@ -275,6 +291,7 @@ pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Princ
         token_id: uuid::Uuid::now_v7().to_string(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
+        allowed_ips: vec![],
     }
 }
 
@@ -290,6 +307,8 @@ pub struct App {
     pub requests: RequestCounter,
     /// The table name.
     pub table: String,
+    /// The service's configuration (its keys included), for services built beside it.
+    pub config: Config,
     http: HttpClient,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -447,6 +466,7 @@ impl App {
             dynamodb,
             requests,
             table,
+            config,
             http,
             server,
         }
@@ -600,9 +620,21 @@ impl App {
         user: &str,
         n: usize,
     ) -> Vec<api_tokens::model::TokenItem> {
+        self.seed_with(tenant, user, n, |t| t).await
+    }
+
+    /// [`App::seed`] with each record changed by `edit` first (still active: the counters
+    /// count them so).
+    pub async fn seed_with(
+        &self,
+        tenant: &str,
+        user: &str,
+        n: usize,
+        edit: impl Fn(api_tokens::model::TokenItem) -> api_tokens::model::TokenItem,
+    ) -> Vec<api_tokens::model::TokenItem> {
         use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
         use futures_util::StreamExt;
-        let items: Vec<_> = (0..n).map(|_| sample_token(tenant, user)).collect();
+        let items: Vec<_> = (0..n).map(|_| edit(sample_token(tenant, user))).collect();
         let mut writes = Vec::new();
         let mut shards = std::collections::BTreeMap::<u32, i64>::new();
         for t in &items {
@@ -653,6 +685,27 @@ impl App {
             }
         }
         items
+    }
+
+    /// Writes record `t` with every index key the service would give it, after `edit` has
+    /// changed its attributes: for records the service itself never writes (damaged or
+    /// left by an older version). No credential, no counters.
+    pub async fn put_record(
+        &self,
+        t: &api_tokens::model::TokenItem,
+        edit: impl FnOnce(
+            &mut std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+        ),
+    ) {
+        let mut item = api_tokens::store::record_attributes(t, None).unwrap();
+        edit(&mut item);
+        self.dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("put a record");
     }
 
     /// Every item of the table, as DynamoDB returns it (for inspecting what is stored).

@@ -742,8 +742,10 @@ impl<'a> Checker<'a> {
         Some(name)
     }
 
-    /// An optional RFC 3339 date-time that must be later than `now`.
+    /// An optional token expiry: an RFC 3339 date-time later than `now` and at most
+    /// [`crate::service::MAX_LIFETIME`] after it.
     fn future_time(&mut self, field: &str, now: Timestamp) -> Option<Timestamp> {
+        let latest = now + crate::service::MAX_LIFETIME;
         match self.get(field)?.as_str().map(time::parse) {
             None => self.fail(field, "string_type", "must be an RFC 3339 date-time string"),
             Some(None) => self.fail(
@@ -754,6 +756,15 @@ impl<'a> Checker<'a> {
             Some(Some(t)) if t <= now => {
                 self.fail(field, "datetime_future", "must be in the future")
             }
+            Some(Some(t)) if t > latest => self.fail(
+                field,
+                "range",
+                format!(
+                    "a token lives at most {} days: must be at most {}",
+                    crate::service::MAX_LIFETIME_DAYS,
+                    time::format(&latest)
+                ),
+            ),
             Some(Some(t)) => return Some(t),
         }
         None
@@ -849,8 +860,8 @@ fn whole_number(v: &Value) -> Option<i64> {
     })
 }
 
-/// Longest lifetime for `expires_in_days`.
-pub const MAX_EXPIRES_IN_DAYS: i64 = 3650;
+/// Longest lifetime for `expires_in_days`: the longest any token lives.
+pub const MAX_EXPIRES_IN_DAYS: i64 = crate::service::MAX_LIFETIME_DAYS;
 
 /// Whether `k` can be a metadata key: 1..=64 of `[A-Za-z0-9._:-]`.
 pub fn valid_metadata_key(k: &str) -> bool {

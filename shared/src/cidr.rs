@@ -24,6 +24,13 @@ impl Cidr {
             _ => false,
         }
     }
+
+    /// Whether every address of `inner` is inside this block.
+    pub fn covers(&self, inner: &Cidr) -> bool {
+        self.network.is_ipv4() == inner.network.is_ipv4()
+            && self.prefix <= inner.prefix
+            && self.contains(inner.network)
+    }
 }
 
 fn mask(bits: u128, width: u8, prefix: u8) -> u128 {
@@ -142,6 +149,20 @@ mod tests {
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_block_covers_only_blocks_inside_it() {
+        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        assert!(c("10.0.0.0/8").covers(&c("10.1.0.0/16")));
+        assert!(c("10.0.0.0/8").covers(&c("10.0.0.0/8")));
+        assert!(c("127.0.0.1").covers(&c("127.0.0.1/32")));
+        assert!(!c("10.1.0.0/16").covers(&c("10.0.0.0/8")), "wider");
+        assert!(!c("127.0.0.1/32").covers(&c("0.0.0.0/0")));
+        assert!(!c("10.0.0.0/8").covers(&c("11.0.0.0/16")), "beside");
+        assert!(!c("0.0.0.0/0").covers(&c("::/0")), "another family");
+        assert!(!c("::/0").covers(&c("10.0.0.0/8")));
+        assert!(c("2001:db8::/32").covers(&c("2001:db8:1::/48")));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! with ChaCha20-Poly1305 under a key derived from `TOKEN_HASH_KEY`, bound (as associated
 //! data) to the record's key, and deleted with the record when the window ends.
 //!
-//! - Keys are scoped to the caller's tenant and user; the record's key holds a SHA-256
-//!   digest of the client's key, never the key itself.
+//! - Keys are scoped to the presenting token (and so to its tenant and user); the record's
+//!   key holds a SHA-256 digest of the token id and the client's key, never the key itself.
+//!   A replay passes every check a fresh request passes (`service`), so it never hands out
+//!   more than the presenting token could mint.
 //! - The same key with a different operation, target or body is refused (422).
 //! - Only successes take a key: a request that fails validation can be corrected and
 //!   retried with the same key.
@@ -53,7 +55,11 @@ impl Keyed {
     /// `POST /tokens`) on `target` (the token id, or empty) with `body` (canonical JSON:
     /// object keys sorted, so formatting and key order do not matter).
     pub fn new(caller: &Principal, key: &str, operation: &str, target: &str, body: &Value) -> Self {
-        let key_digest = hex(digest::digest(&digest::SHA256, key.as_bytes()).as_ref());
+        // Bound to the presenting token, not only its user: another token of the same user
+        // (weaker, shorter-lived, more restricted) never sees this key's result.
+        let mut bound = format!("{}\n", caller.token_id).into_bytes();
+        bound.extend_from_slice(key.as_bytes());
+        let key_digest = hex(digest::digest(&digest::SHA256, &bound).as_ref());
         let mut request = format!("{operation}\n{target}\n").into_bytes();
         request.extend(serde_json::to_vec(body).unwrap_or_default());
         Self {
@@ -192,6 +198,15 @@ mod tests {
             Keyed::new(&bob, "order-42", "POST /tokens", "", &json!({})).pk
         );
         assert!(!a.pk.contains("order-42"));
+        let other_token = Principal {
+            token_id: "t2".into(),
+            ..alice()
+        };
+        assert_ne!(
+            a.pk,
+            Keyed::new(&other_token, "order-42", "POST /tokens", "", &json!({})).pk,
+            "another token of the same user"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// When the presented token expires (`None`: never). Tokens it creates may not outlive it.
     pub expires_at: Option<Timestamp>,
+    /// CIDR blocks the presented token may be used from (empty: anywhere). Tokens it creates
+    /// or rotates are held inside them.
+    pub allowed_ips: Vec<String>,
 }
 
 /// Authorizer context keys. Values are strings so both HTTP and REST APIs pass them through.
@@ -32,6 +35,7 @@ mod key {
     pub const TOKEN: &str = "token_id";
     pub const SCOPES: &str = "scopes";
     pub const EXPIRES: &str = "expires_at";
+    pub const ALLOWED_IPS: &str = "allowed_ips";
 }
 
 impl Principal {
@@ -71,6 +75,10 @@ impl Principal {
                         .unwrap_or_default(),
                 ),
             ),
+            (
+                key::ALLOWED_IPS.into(),
+                Value::from(self.allowed_ips.join(" ")),
+            ),
         ])
     }
 
@@ -83,21 +91,24 @@ impl Principal {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        Some(Self {
-            tenant_id: get(key::TENANT)?,
-            user_id: get(key::USER)?,
-            token_id: get(key::TOKEN)?,
-            scopes: ctx
-                .get(key::SCOPES)
+        let words = |k: &str| -> Vec<String> {
+            ctx.get(k)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .split_whitespace()
                 .map(str::to_string)
-                .collect(),
+                .collect()
+        };
+        Some(Self {
+            tenant_id: get(key::TENANT)?,
+            user_id: get(key::USER)?,
+            token_id: get(key::TOKEN)?,
+            scopes: words(key::SCOPES),
             expires_at: match get(key::EXPIRES) {
                 Some(t) => Some(time::parse(&t)?),
                 None => None,
             },
+            allowed_ips: words(key::ALLOWED_IPS),
         })
     }
 
@@ -125,6 +136,7 @@ pub(crate) mod tests {
             token_id: "t1".into(),
             scopes: vec!["tokens:read".into(), "orders:read".into()],
             expires_at: time::parse("2027-01-01T00:00:00Z"),
+            allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
         }
     }
 

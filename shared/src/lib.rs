@@ -17,6 +17,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod listing;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod parameters;
 mod record;

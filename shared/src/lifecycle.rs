@@ -6,7 +6,7 @@
 //! | token record inserted | `TokenCreated` | `created_by` | null | `created_at` |
 //! | `name`, `description` or `metadata` changed | `TokenUpdated` | `updated_by` | null | `updated_at` |
 //! | `rotated_to` set | `TokenRotated` | `updated_by` | null | `updated_at` |
-//! | `status` became `revoked` | `TokenRevoked` | `revoked_by` | `revocation_reason` | `revoked_at` |
+//! | `status` became `revoked` | `TokenRevoked` | `revoked_by` (and `via`: `revoked_via`) | `revocation_reason` | `revoked_at` |
 //! | `status` went from `active` to `expired` | `TokenExpired` | [`EXPIRY_ACTOR`] | null | `expires_at` |
 //! | token record deleted | `TokenPurged` | [`TTL_ACTOR`] for a TTL deletion, else null | null | stream time |
 //!
@@ -85,6 +85,10 @@ pub struct Detail {
     pub actor: Option<String>,
     /// Revocation reason (`TokenRevoked` only).
     pub reason: Option<String>,
+    /// Where a revocation came from (`TokenRevoked` only): the record's `revoked_via`,
+    /// e.g. `event:<source>@<account>`; null for the HTTP API. `actor` is what the request
+    /// claimed; this is what its transport vouched for.
+    pub via: Option<String>,
     /// When the change took effect.
     #[serde(with = "time::rfc3339")]
     pub time: Timestamp,
@@ -136,6 +140,7 @@ pub fn events_of(record: &StreamRecord) -> Vec<LifecycleEvent> {
             user_id: token.user_id.clone(),
             actor: None,
             reason: None,
+            via: None,
             time: token.updated_at,
             name: token.name.clone(),
             scopes: token.scopes.clone(),
@@ -174,6 +179,7 @@ pub fn events_of(record: &StreamRecord) -> Vec<LifecycleEvent> {
                 let mut e = event(Kind::Revoked, new);
                 e.detail.actor = new.revoked_by.clone();
                 e.detail.reason = new.revocation_reason.clone();
+                e.detail.via = new.revoked_via.clone();
                 e.detail.time = new.revoked_at.unwrap_or(new.updated_at);
                 events.push(e);
             }
@@ -274,6 +280,30 @@ mod tests {
         assert_eq!(kinds, [Kind::Rotated, Kind::Revoked]);
         assert_eq!(events[1].detail.reason.as_deref(), Some("rotated"));
         assert_ne!(events[0].detail.event_id, events[1].detail.event_id);
+    }
+
+    #[test]
+    fn a_revocation_carries_its_provenance_beside_the_claimed_actor() {
+        let old = item();
+        let at = time::parse("2026-01-10T00:00:00Z").unwrap();
+        let new = TokenItem {
+            status: StoredStatus::Revoked,
+            revoked_at: Some(at),
+            revoked_by: Some("okta-scim".into()),
+            revoked_via: Some("event:com.example.idp@123456789012".into()),
+            updated_at: at,
+            ..old.clone()
+        };
+        let events = events_of(&record(modified(old, new)));
+        assert_eq!(events.len(), 1);
+        let detail = serde_json::to_value(&events[0].detail).unwrap();
+        assert_eq!(detail["actor"], "okta-scim");
+        assert_eq!(detail["via"], "event:com.example.idp@123456789012");
+        let created = events_of(&record(Change::Inserted { new: item() }));
+        assert_eq!(
+            serde_json::to_value(&created[0].detail).unwrap()["via"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]

@@ -311,8 +311,33 @@ fn fingerprint(q: &ListQuery, owner: Option<&str>) -> String {
 struct Stream {
     partition: String,
     buffer: VecDeque<TokenItem>,
+    /// Where the next read starts: after the last item read, readable or not.
     resume_after: Option<String>,
+    /// Where the read that filled `buffer` started.
+    read_from: Option<String>,
     exhausted: bool,
+}
+
+/// Where to resume when the budget ran out before any readable item was examined (every
+/// item read so far did not decode): the position no stream has read past with items still
+/// to examine. `None` when some stream has not moved from where the request started.
+fn unreadable_frontier(streams: &[Stream], descending: bool) -> Option<String> {
+    let mut least: Option<String> = None;
+    for s in streams
+        .iter()
+        .filter(|s| !(s.exhausted && s.buffer.is_empty()))
+    {
+        let at = if s.buffer.is_empty() {
+            s.resume_after.clone()
+        } else {
+            s.read_from.clone()
+        }?;
+        let behind = |l: &String| if descending { at > *l } else { at < *l };
+        if least.as_ref().is_none_or(behind) {
+            least = Some(at);
+        }
+    }
+    least
 }
 
 /// Runs a list query for a caller.
@@ -368,46 +393,66 @@ pub async fn list<S: TokenStore>(
 
     // Read in the display order for forward pages, against it for backward ones.
     let descending = q.descending == (direction == Direction::Forward);
-    let (found, stopped_at) = if let Some(ids) = &q.token_ids {
-        by_ids(
-            store,
-            q,
-            ids,
-            tenant,
-            owner,
-            now,
-            descending,
-            position.as_deref(),
-            limit + 1,
-            &mut stats,
-        )
-        .await?
-    } else {
-        let plan = plan(q, tenant, owner);
-        let filtered = has_residual_filters(q, &plan, owner);
-        scan(
-            store,
-            q,
-            &plan,
-            filtered,
-            tenant,
-            owner,
-            now,
-            descending,
-            position.as_deref(),
-            limit + 1,
-            read_budget,
-            &mut stats,
-        )
-        .await?
-    };
-    let more_beyond = found.len() > limit || stopped_at.is_some();
+    let (found, stopped_at) =
+        if let (Some(owner), None, false) = (owner, &q.token_ids, q.sort == SortField::CreatedAt) {
+            owner_sorted(
+                store,
+                q,
+                tenant,
+                owner,
+                now,
+                descending,
+                position.as_deref(),
+                limit + 1,
+                read_budget,
+                &mut stats,
+            )
+            .await?
+        } else if let Some(ids) = &q.token_ids {
+            by_ids(
+                store,
+                q,
+                ids,
+                tenant,
+                owner,
+                now,
+                descending,
+                position.as_deref(),
+                limit + 1,
+                &mut stats,
+            )
+            .await?
+        } else {
+            let plan = plan(q, tenant, owner);
+            let filtered = has_residual_filters(q, &plan, owner);
+            scan(
+                store,
+                q,
+                &plan,
+                filtered,
+                tenant,
+                owner,
+                now,
+                descending,
+                position.as_deref(),
+                limit + 1,
+                read_budget,
+                &mut stats,
+            )
+            .await?
+        };
+    let looked_ahead = found.len() > limit;
     let mut items = found;
     items.truncate(limit);
+    // A page of the largest tokens could outgrow Lambda's 6 MB response: end it early.
+    let fits = fitting(&items);
+    let cut = fits < items.len();
+    items.truncate(fits);
+    let more_beyond = looked_ahead || cut || stopped_at.is_some();
     let sort_key = |t: &TokenItem| q.sort.key_of(t);
     // Where the next read in this direction resumes: after the last returned item, or after
     // the last examined one when the budget ran out before the page filled.
-    let resume = match (items.len() == limit, &stopped_at) {
+    let resume = match (items.len() == limit || cut, &stopped_at) {
         (true, _) => items.last().map(sort_key),
         (false, Some(p)) => Some(p.clone()),
         (false, None) => None,
@@ -454,6 +499,26 @@ pub async fn list<S: TokenStore>(
     })
 }
 
+/// Most bytes of a page's items, as bounded by [`TokenItem::json_size_bound`]. The body is
+/// escaped once more inside Lambda's response envelope (at most doubling it), and Lambda
+/// refuses responses over 6 MB: 2.5 MiB keeps the worst case under that.
+pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024 / 2;
+
+/// How many of `items`, from the first, fit in [`MAX_PAGE_BYTES`] (always at least one:
+/// a single token is far below it).
+fn fitting(items: &[TokenItem]) -> usize {
+    let mut bytes = 0;
+    items
+        .iter()
+        .take_while(|t| {
+            bytes += t.json_size_bound();
+            bytes <= MAX_PAGE_BYTES
+        })
+        .count()
+        .max(1)
+        .min(items.len())
+}
+
 /// Reads the plan's partitions merged in sort order until `want` matches are found, the data
 /// ends, or `budget` items have been read. Returns the matches and, when reading stopped
 /// early, the sort key of the last item examined.
@@ -479,6 +544,7 @@ async fn scan<S: TokenStore>(
             partition: p.clone(),
             buffer: VecDeque::new(),
             resume_after: position.map(str::to_string),
+            read_from: position.map(str::to_string),
             exhausted: false,
         })
         .collect();
@@ -500,7 +566,8 @@ async fn scan<S: TokenStore>(
         if !empty.is_empty() {
             let left = budget.saturating_sub(stats.items_read);
             if left == 0 {
-                let stopped_at = last_examined(&found, skipped);
+                let stopped_at = last_examined(&found, skipped)
+                    .or_else(|| unreadable_frontier(&streams, descending));
                 return Ok((found, stopped_at));
             }
             // Without residual filters every item read is returned: ask for exactly what is
@@ -527,11 +594,12 @@ async fn scan<S: TokenStore>(
                 .map_err(ApiError::from)?;
             for (&i, page) in empty.iter().zip(pages) {
                 stats.requests += 1;
-                stats.items_read += page.items.len();
+                stats.items_read += page.examined();
                 stats.capacity += page.capacity;
                 let s = &mut streams[i];
-                if let Some(last) = page.items.last() {
-                    s.resume_after = Some(plan.index.sort.key_of(last));
+                s.read_from = s.resume_after.clone();
+                if page.last_key.is_some() {
+                    s.resume_after = page.last_key;
                 }
                 s.exhausted = !page.more;
                 s.buffer.extend(page.items);
@@ -585,6 +653,110 @@ async fn by_ids<S: TokenStore>(
     let items = store.batch_get(ids).await?;
     stats.requests += 1;
     stats.items_read += items.len();
+    Ok(in_memory(
+        q, items, tenant, owner, now, descending, position, want,
+    ))
+}
+
+/// A user's tokens sorted by name, expiry or last use. The owner's index partitions are
+/// sorted by creation only, and the tenant's would let one user's request read (and, with
+/// a count, measure) everyone's tokens: so every token of the owner in the asked statuses
+/// is read from the owner's own partitions, then filtered and ordered here. At most
+/// `budget` items are read; a user with more gets a 422 naming `sort`.
+#[allow(clippy::too_many_arguments)]
+async fn owner_sorted<S: TokenStore>(
+    store: &S,
+    q: &ListQuery,
+    tenant: &str,
+    owner: &str,
+    now: Timestamp,
+    descending: bool,
+    position: Option<&str>,
+    want: usize,
+    budget: usize,
+    stats: &mut ReadStats,
+) -> Result<(Vec<TokenItem>, Option<String>), ApiError> {
+    let items = owner_tokens(store, q, tenant, owner, budget, stats).await?;
+    Ok(in_memory(
+        q,
+        items,
+        tenant,
+        owner.into(),
+        now,
+        descending,
+        position,
+        want,
+    ))
+}
+
+/// Every token of `owner` in the statuses `q` asks for, from the owner's status partitions;
+/// 422 on `sort` past `budget` items read.
+async fn owner_tokens<S: TokenStore>(
+    store: &S,
+    q: &ListQuery,
+    tenant: &str,
+    owner: &str,
+    budget: usize,
+    stats: &mut ReadStats,
+) -> Result<Vec<TokenItem>, ApiError> {
+    let mut items = Vec::new();
+    for status in wanted_statuses(q) {
+        let partition = schema::partition_value(
+            Partition::OwnerStatus,
+            tenant,
+            owner,
+            stored(status).as_str(),
+        );
+        let mut after: Option<String> = None;
+        loop {
+            let left = budget.saturating_sub(stats.items_read);
+            if left == 0 {
+                return Err(ApiError::field(
+                    vec!["query".into(), "sort".into()],
+                    "too_many_tokens",
+                    format!(
+                        "sorting one user's tokens by {} reads all of them, and this user has \
+                         more than {budget} in the asked statuses: sort by created_at, or \
+                         narrow the statuses",
+                        q.sort.attribute().trim_end_matches("_sk")
+                    ),
+                ));
+            }
+            let page = store
+                .page(&PageRequest {
+                    index: schema::BY_OWNER_STATUS,
+                    partition: &partition,
+                    range: &KeyRange::default(),
+                    ascending: true,
+                    limit: left.min(1000) as i32,
+                    start_after: after.as_deref(),
+                })
+                .await?;
+            stats.requests += 1;
+            stats.items_read += page.examined();
+            stats.capacity += page.capacity;
+            items.extend(page.items);
+            match (page.more, page.last_key) {
+                (true, Some(last)) => after = Some(last),
+                _ => break,
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// `items` filtered by `q`, ordered by its sort key, from after `position`, at most `want`.
+#[allow(clippy::too_many_arguments)]
+fn in_memory(
+    q: &ListQuery,
+    items: Vec<TokenItem>,
+    tenant: &str,
+    owner: Option<&str>,
+    now: Timestamp,
+    descending: bool,
+    position: Option<&str>,
+    want: usize,
+) -> (Vec<TokenItem>, Option<String>) {
     let mut keyed: Vec<(String, TokenItem)> = items
         .into_iter()
         .filter(|t| matches(q, t, tenant, owner, now))
@@ -607,7 +779,7 @@ async fn by_ids<S: TokenStore>(
         .map(|(_, t)| t)
         .take(want)
         .collect();
-    Ok((found, None))
+    (found, None)
 }
 
 /// The exact number of matches: O(1) from the counters when only status and owner filter,
@@ -635,7 +807,7 @@ async fn count<S: TokenStore>(
         let mut lag_stats = ReadStats::default();
         let backlog = async {
             if statuses.len() == 3 {
-                return Ok(Lag::default());
+                return Ok(Some(Lag::default()));
             }
             lagging(store, tenant, owner, now, &mut lag_stats).await
         };
@@ -644,6 +816,9 @@ async fn count<S: TokenStore>(
         stats.requests += 1 + lag_stats.requests;
         stats.items_read += lag_stats.items_read;
         stats.capacity += lag_stats.capacity;
+        let Some(lag) = lag else {
+            return Ok((None, true));
+        };
         let mut total: i64 = statuses.iter().map(|s| counts.of(stored(*s))).sum();
         let wants = |s| statuses.contains(&s);
         let moved = |to: Status, n: usize| match (wants(Status::Active), wants(to)) {
@@ -654,8 +829,15 @@ async fn count<S: TokenStore>(
         total += moved(Status::Expired, lag.expired) + moved(Status::Revoked, lag.revoked);
         return Ok((Some(total.max(0) as u64), false));
     }
+    // A count does not depend on the order: for one user's tokens, count in creation
+    // order, which the owner's own partitions serve.
     let counting = ListQuery {
         cursor: None,
+        sort: if owner.is_some() {
+            SortField::CreatedAt
+        } else {
+            q.sort
+        },
         ..q.clone()
     };
     let (found, stopped) = if let Some(ids) = &q.token_ids {
@@ -710,48 +892,94 @@ struct Lag {
     revoked: usize,
 }
 
-/// Counts the sweeper's backlog, for exact counts.
+/// Counts the sweeper's backlog, for exact counts. For the tenant: the range of its active
+/// partition by expiry that is already past (usually empty). For one user, whose partition
+/// has no expiry order: first one item of that tenant range, to learn whether there is any
+/// backlog at all (usually not: done); only then every active token of the user, at most
+/// [`COUNT_BUDGET`] (`None` past that: the count is capped). So a user's count never reads
+/// more than one item that is not the user's, whatever the tenant's backlog.
 async fn lagging<S: TokenStore>(
     store: &S,
     tenant: &str,
     owner: Option<&str>,
     now: Timestamp,
     stats: &mut ReadStats,
-) -> Result<Lag, StoreError> {
-    let partition = schema::partition_value(Partition::TenantStatus, tenant, "", "active");
-    let range = KeyRange {
+) -> Result<Option<Lag>, StoreError> {
+    let tenant_active = schema::partition_value(Partition::TenantStatus, tenant, "", "active");
+    let past = KeyRange {
         lower: None,
         upper: Some(format!("{}$", time::format(&now))),
     };
+    let tenant_backlog = |limit| PageRequest {
+        index: schema::BY_STATUS_EXPIRY,
+        partition: &tenant_active,
+        range: &past,
+        ascending: true,
+        limit,
+        start_after: None,
+    };
+    let Some(user) = owner else {
+        return past_due(store, tenant_backlog(1000), usize::MAX, now, stats).await;
+    };
+    let probe = store.page(&tenant_backlog(1)).await?;
+    stats.requests += 1;
+    stats.items_read += probe.examined();
+    stats.capacity += probe.capacity;
+    if probe.examined() == 0 {
+        return Ok(Some(Lag::default()));
+    }
+    let own_active = schema::partition_value(Partition::OwnerStatus, tenant, user, "active");
+    let every = KeyRange::default();
+    let own = PageRequest {
+        index: schema::BY_OWNER_STATUS,
+        partition: &own_active,
+        range: &every,
+        ascending: true,
+        limit: 1000,
+        start_after: None,
+    };
+    past_due(store, own, COUNT_BUDGET, now, stats).await
+}
+
+/// The tokens past their expiry among those `first` and the pages after it read, reading
+/// at most `budget` items (`None` past that).
+async fn past_due<S: TokenStore>(
+    store: &S,
+    first: PageRequest<'_>,
+    budget: usize,
+    now: Timestamp,
+    stats: &mut ReadStats,
+) -> Result<Option<Lag>, StoreError> {
     let mut after: Option<String> = None;
     let mut lag = Lag::default();
+    let mut read = 0;
     loop {
+        if read >= budget {
+            return Ok(None);
+        }
         let page = store
             .page(&PageRequest {
-                index: schema::BY_STATUS_EXPIRY,
-                partition: &partition,
-                range: &range,
-                ascending: true,
-                limit: 1000,
                 start_after: after.as_deref(),
+                ..first
             })
             .await?;
         stats.requests += 1;
-        stats.items_read += page.items.len();
+        stats.items_read += page.examined();
         stats.capacity += page.capacity;
+        read += page.examined();
         for t in page
             .items
             .iter()
-            .filter(|t| owner.is_none_or(|o| t.user_id == o))
+            .filter(|t| t.expires_at.is_some_and(|e| e <= now))
         {
             match t.rotated_to {
                 Some(_) => lag.revoked += 1,
                 None => lag.expired += 1,
             }
         }
-        match (page.more, page.items.last()) {
-            (true, Some(last)) => after = Some(SortField::ExpiresAt.key_of(last)),
-            _ => return Ok(lag),
+        match (page.more, page.last_key) {
+            (true, Some(last)) => after = Some(last),
+            _ => return Ok(Some(lag)),
         }
     }
 }

@@ -97,9 +97,15 @@ pub struct TokenItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub revoked_at: Option<Timestamp>,
-    /// User who revoked it.
+    /// User who revoked it: for a revocation event, the `actor` the request claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_by: Option<String>,
+    /// Where a revocation came from, as the transport vouches for it (unlike `revoked_by`):
+    /// `event:<source>@<account>` for an EventBridge revocation event, `sqs:<queue>` for a
+    /// bare request on the revocation queue; `None` for the HTTP API (whose `revoked_by` is
+    /// the authenticated caller) and rotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_via: Option<String>,
     /// Reason given at revocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_reason: Option<String>,
@@ -139,6 +145,31 @@ impl TokenItem {
         }
     }
 
+    /// An upper bound of the bytes of this token's JSON view: every string a client chose
+    /// counted twice (JSON escapes a quote or backslash as two bytes; control characters
+    /// are refused on input), plus the fixed fields.
+    pub fn json_size_bound(&self) -> usize {
+        /// Field names, ids, times, status, punctuation and `null`s of one view.
+        const FIXED: usize = 1024;
+        let strings = self.name.len()
+            + self.description.as_ref().map_or(0, String::len)
+            + self.prefix.len()
+            + self.user_id.len()
+            + self.created_by.len()
+            + self.last_used_ip.as_ref().map_or(0, String::len)
+            + self.revoked_by.as_ref().map_or(0, String::len)
+            + self.revoked_via.as_ref().map_or(0, String::len)
+            + self.revocation_reason.as_ref().map_or(0, String::len)
+            + self.scopes.iter().map(|s| s.len() + 3).sum::<usize>()
+            + self.allowed_ips.iter().map(|s| s.len() + 3).sum::<usize>()
+            + self
+                .metadata
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 6)
+                .sum::<usize>();
+        FIXED + 2 * strings
+    }
+
     /// The client's view of this token as of `now`.
     pub fn view(&self, now: Timestamp) -> TokenView<'_> {
         TokenView {
@@ -157,6 +188,7 @@ impl TokenItem {
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
             revoked_by: self.revoked_by.as_deref(),
+            revoked_via: self.revoked_via.as_deref(),
             revocation_reason: self.revocation_reason.as_deref(),
             metadata: &self.metadata,
             allowed_ips: &self.allowed_ips,
@@ -204,6 +236,8 @@ pub struct TokenView<'a> {
     pub revoked_at: Option<Timestamp>,
     /// Revoker or null.
     pub revoked_by: Option<&'a str>,
+    /// Where the revocation came from (`event:<source>@<account>`, `sqs:<queue>`), or null.
+    pub revoked_via: Option<&'a str>,
     /// Revocation reason or null.
     pub revocation_reason: Option<&'a str>,
     /// Labels.
@@ -249,6 +283,7 @@ pub(crate) mod tests {
             expires_at: Some(time::parse("2026-02-01T00:00:00Z").unwrap()),
             revoked_at: None,
             revoked_by: None,
+            revoked_via: None,
             revocation_reason: None,
             metadata: BTreeMap::new(),
             allowed_ips: vec![],
@@ -284,6 +319,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_size_bound_holds_for_the_largest_token() {
+        let mut t = item();
+        t.name = "\"".repeat(128);
+        t.description = Some("𝔸".repeat(1024));
+        t.metadata = (0..20)
+            .map(|i| (format!("{i:0>64}"), "\\".repeat(512)))
+            .collect();
+        t.scopes = (0..100).map(|i| format!("scope:{i:0>58}")).collect();
+        t.allowed_ips = vec!["2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/128".into(); 32];
+        t.revocation_reason = Some("\"".repeat(512));
+        let exact = serde_json::to_vec(&t.view(time::now())).unwrap().len();
+        assert!(
+            exact <= t.json_size_bound(),
+            "{exact} > {}",
+            t.json_size_bound()
+        );
+        let plain = item();
+        let exact = serde_json::to_vec(&plain.view(time::now())).unwrap().len();
+        assert!(exact <= plain.json_size_bound());
+    }
+
+    #[test]
     fn the_view_has_every_field_and_no_tenant() {
         let t = item();
         let json = serde_json::to_value(t.view(time::now())).unwrap();
@@ -309,6 +366,7 @@ pub(crate) mod tests {
             "expires_at",
             "revoked_at",
             "revoked_by",
+            "revoked_via",
             "revocation_reason",
             "metadata",
             "allowed_ips",
@@ -317,7 +375,7 @@ pub(crate) mod tests {
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }
-        assert_eq!(keys.len(), 20);
+        assert_eq!(keys.len(), 21);
         assert_eq!(json["created_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(json["last_used_at"], serde_json::Value::Null);
     }

@@ -36,6 +36,7 @@ pub fn token_item(mut item: HashMap<String, AttributeValue>) -> Result<TokenItem
         expires_at: f.opt_time("expires_at")?,
         revoked_at: f.opt_time("revoked_at")?,
         revoked_by: f.opt_string("revoked_by")?,
+        revoked_via: f.opt_string("revoked_via")?,
         revocation_reason: f.opt_string("revocation_reason")?,
         metadata: f.map("metadata")?,
         allowed_ips: f.strings("allowed_ips")?.unwrap_or_default(),
@@ -155,6 +156,7 @@ mod tests {
             expires_at: Some(at("2027-01-01T00:00:00.000000Z")),
             revoked_at: Some(at("2026-04-01T00:00:00.000000Z")),
             revoked_by: Some("root".into()),
+            revoked_via: Some("event:com.example.idp@123456789012".into()),
             revocation_reason: Some("rotated — ünïcode".into()),
             metadata: [("team".to_string(), "payments".to_string())].into(),
             allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
@@ -232,6 +234,7 @@ mod tests {
             ("expires_at", n(), "expires_at is not a string"),
             ("metadata", s("x"), "metadata is not a map of strings"),
             ("rotated_to", s("x"), "rotated_to is not a UUID"),
+            ("revoked_via", n(), "revoked_via is not a string"),
         ] {
             assert_eq!(
                 with(field, value),

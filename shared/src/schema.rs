@@ -207,6 +207,11 @@ pub fn token_pk(id: Uuid) -> String {
     format!("TOKEN#{id}")
 }
 
+/// The token id of a token record's key (`TOKEN#<id>`).
+pub fn id_from_token_pk(pk: &str) -> Option<Uuid> {
+    Uuid::parse_str(pk.strip_prefix("TOKEN#")?).ok()
+}
+
 /// The `name_sk` of a token: names sort case-insensitively, ties by id.
 pub fn name_sk(name: &str, id: Uuid) -> String {
     format!("{}\u{1}{}", name.to_lowercase(), id)

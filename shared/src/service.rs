@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use ring::rand::SystemRandom;
 use uuid::Uuid;
 
+use crate::cidr::Cidr;
 use crate::config::Config;
 use crate::cursor::CursorCodec;
 use crate::error::ApiError;
@@ -56,6 +57,15 @@ pub struct RotateInput {
 /// Longest grace period of a rotation.
 pub const MAX_GRACE_PERIOD: Duration = Duration::days(7);
 
+/// Longest lifetime of any token, in days: no create, rotation or inherited lifetime
+/// yields an expiry later than this from the moment it is minted (tokens may still be
+/// minted without an expiry). Ten years keeps every stored time far inside the years
+/// 0000..=9999 that `time::format` writes in fixed width.
+pub const MAX_LIFETIME_DAYS: i64 = 3650;
+
+/// [`MAX_LIFETIME_DAYS`] as a duration.
+pub const MAX_LIFETIME: Duration = Duration::days(MAX_LIFETIME_DAYS);
+
 /// A token just minted by a create or a rotation, or, for a retry with the same
 /// `Idempotency-Key`, the one first minted.
 #[derive(Debug)]
@@ -91,15 +101,6 @@ pub enum Rejection {
     IpNotAllowed,
 }
 
-/// A verified token: who it stands for, and where it may be used from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    /// The principal.
-    pub principal: Principal,
-    /// CIDR blocks requests must come from (empty: anywhere).
-    pub allowed_ips: Vec<String>,
-}
-
 /// Why verification did not produce a principal.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -125,6 +126,7 @@ pub struct TokenService<S> {
     touched: std::sync::Mutex<std::collections::HashMap<Uuid, std::time::Instant>>,
     touch_interval: std::time::Duration,
     rng: SystemRandom,
+    user_revocation_page: i32,
 }
 
 impl<S: TokenStore> TokenService<S> {
@@ -145,7 +147,15 @@ impl<S: TokenStore> TokenService<S> {
                 config.last_used_interval_seconds,
             )),
             rng: SystemRandom::new(),
+            user_revocation_page: USER_REVOCATION_PAGE,
         }
+    }
+
+    /// The same service reading `page` tokens per page when revoking a user's tokens
+    /// (default 500; at least 1), for tests of long revocations with few tokens.
+    pub fn with_user_revocation_page(mut self, page: i32) -> Self {
+        self.user_revocation_page = page.max(1);
+        self
     }
 
     /// The store, for tools and tests.
@@ -183,6 +193,7 @@ impl<S: TokenStore> TokenService<S> {
         within_scopes(caller, &input.scopes)?;
         let input = CreateInput {
             expires_at: within_expiry(caller, input.expires_at)?,
+            allowed_ips: within_ips(caller, input.allowed_ips)?,
             ..input
         };
         let (item, secret) =
@@ -195,7 +206,7 @@ impl<S: TokenStore> TokenService<S> {
             .insert(&item, &hash, purge_at, once.as_ref())
             .await?
         {
-            return self.replay(key, held);
+            return self.replay(caller, key, held);
         }
         tracing::info!(tenant = %item.tenant_id, token_id = %item.id, user = %item.user_id, by = %caller.user_id, "token created");
         Ok(Minted {
@@ -242,6 +253,18 @@ impl<S: TokenStore> TokenService<S> {
                 "scope {unknown} is not in the catalog"
             )));
         }
+        let latest = now + MAX_LIFETIME;
+        if input.expires_at.is_some_and(|e| e > latest) {
+            return Err(ApiError::field(
+                vec!["body".into(), "expires_at".into()],
+                "range",
+                format!(
+                    "a token lives at most {MAX_LIFETIME_DAYS} days: its expiry (asked for, or \
+                     the lifetime a rotation keeps) must be at most {}; give an earlier expires_at",
+                    time::format(&latest)
+                ),
+            ));
+        }
         let id = Uuid::now_v7();
         let secret = secret::generate(&self.prefix, id, &self.rng);
         let item = TokenItem {
@@ -261,6 +284,7 @@ impl<S: TokenStore> TokenService<S> {
             expires_at: input.expires_at,
             revoked_at: None,
             revoked_by: None,
+            revoked_via: None,
             revocation_reason: None,
             metadata: input.metadata,
             allowed_ips: input.allowed_ips,
@@ -287,8 +311,15 @@ impl<S: TokenStore> TokenService<S> {
     }
 
     /// The first result of a keyed request, for its retry; 422 if the key was used for a
-    /// different request.
-    fn replay(&self, key: Option<&Keyed>, held: Once) -> Result<Minted, ApiError> {
+    /// different request. Keys are bound to the presenting token (`Keyed::new`), and the
+    /// result passes again every check a fresh request would before it is shown: a replay
+    /// never hands out a token stronger, longer-lived or less restricted than `caller`.
+    fn replay(
+        &self,
+        caller: &Principal,
+        key: Option<&Keyed>,
+        held: Once,
+    ) -> Result<Minted, ApiError> {
         let key = key.ok_or_else(|| ApiError::Internal("a replay without a key".into()))?;
         if held.fingerprint != key.fingerprint {
             return Err(ApiError::IdempotencyKeyReused);
@@ -299,6 +330,20 @@ impl<S: TokenStore> TokenService<S> {
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let result: SealedResult = serde_json::from_slice(&plain)
             .map_err(|e| ApiError::Internal(format!("idempotent result: {e}")))?;
+        let token = &result.token;
+        if token.tenant_id != caller.tenant_id {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
+        within_scopes(caller, &token.scopes)?;
+        if let Some(cap) = caller.expires_at {
+            if token.expires_at.is_none_or(|e| e > cap) {
+                return Err(outlives(cap));
+            }
+        }
+        if !caller.allowed_ips.is_empty() && token.allowed_ips.is_empty() {
+            return Err(ips_beyond(&caller.allowed_ips));
+        }
+        within_ips(caller, token.allowed_ips.clone())?;
         tracing::info!(token_id = %result.token.id, "idempotent retry answered with the original result");
         Ok(Minted {
             item: result.token,
@@ -342,12 +387,13 @@ impl<S: TokenStore> TokenService<S> {
                 // The retry of the rotation that did this gets that rotation's result.
                 if let Some(k) = key {
                     if let Some(held) = self.store.held(&k.pk).await? {
-                        return self.replay(key, held);
+                        return self.replay(caller, key, held);
                     }
                 }
                 return Err(ApiError::NotRotatable(why));
             }
             within_scopes(caller, &old.scopes)?;
+            let allowed_ips = within_ips(caller, old.allowed_ips.clone())?;
             let expires_at = match input.expires_at {
                 Some(t) => within_expiry(caller, Some(t))?,
                 // Same lifetime as the old token had, within the caller's own.
@@ -370,7 +416,7 @@ impl<S: TokenStore> TokenService<S> {
                     expires_at,
                     user_id: None,
                     metadata: old.metadata.clone(),
-                    allowed_ips: old.allowed_ips.clone(),
+                    allowed_ips,
                 },
                 now,
             )?;
@@ -399,7 +445,7 @@ impl<S: TokenStore> TokenService<S> {
                         replayed: false,
                     });
                 }
-                RotateOutcome::Held(held) => return self.replay(key, held),
+                RotateOutcome::Held(held) => return self.replay(caller, key, held),
                 RotateOutcome::Stale => continue,
             }
         }
@@ -456,24 +502,49 @@ impl<S: TokenStore> TokenService<S> {
     }
 
     /// Moves every stored-active token past its expiry to `expired` (the scheduled sweeper).
-    /// Returns how many moved.
+    /// Each `by_due` shard is walked to its end from the last key read, so records that do
+    /// not decode (logged and counted by the store) are stepped over; a shard that fails
+    /// is logged and the others are still swept. `Err` names the failed shards after every
+    /// shard was tried, so the run is reported failed and retried.
     pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
         const BATCH: i32 = 100;
         let now = time::now();
         let mut moved = 0;
+        let mut failed = Vec::new();
         for shard in 0..schema::DUE_SHARDS {
+            let mut after: Option<String> = None;
             loop {
-                let n = self.store.expire_due(shard, now, BATCH).await?;
-                moved += n;
-                if n < BATCH as usize {
-                    break;
+                match self
+                    .store
+                    .expire_due(shard, now, BATCH, after.as_deref())
+                    .await
+                {
+                    Ok(step) => {
+                        moved += step.moved;
+                        match step.next {
+                            Some(next) => after = Some(next),
+                            None => break,
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(shard, error = %e, "sweeping a shard failed; going on with the others");
+                        failed.push(format!("shard {shard}: {e}"));
+                        break;
+                    }
                 }
             }
         }
         if moved > 0 {
             tracing::info!(moved, "expired tokens moved to the expired status");
         }
-        Ok(moved)
+        if failed.is_empty() {
+            Ok(moved)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "moved {moved}; failed: {}",
+                failed.join("; ")
+            )))
+        }
     }
 
     /// Revokes a token and returns its record. Revoking a revoked token returns the first
@@ -535,6 +606,7 @@ impl<S: TokenStore> TokenService<S> {
             tenant_id,
             owner,
             actor,
+            via: None,
             reason,
             at,
             purge_at: at + self.retention,
@@ -543,16 +615,20 @@ impl<S: TokenStore> TokenService<S> {
 
     /// The one revocation path of the revocation events: revokes token `id` if it belongs
     /// to `tenant_id` (and to `owner`, when given). Idempotent: a revoked token is returned
-    /// unchanged.
+    /// unchanged. `via` is recorded as `revoked_via` beside the claimed `actor`.
     pub async fn revoke_in(
         &self,
         tenant_id: &str,
         owner: Option<&str>,
         id: Uuid,
         actor: &str,
+        via: Option<&str>,
         reason: Option<&str>,
     ) -> Result<RevokeOutcome<()>, StoreError> {
-        let r = self.revocation(tenant_id, owner, id, actor, reason);
+        let r = Revocation {
+            via,
+            ..self.revocation(tenant_id, owner, id, actor, reason)
+        };
         let outcome = self.store.revoke_write_only(&r).await?;
         logged(&r, &outcome);
         Ok(outcome)
@@ -565,6 +641,7 @@ impl<S: TokenStore> TokenService<S> {
         &self,
         presented: &str,
         actor: &str,
+        via: Option<&str>,
         reason: Option<&str>,
     ) -> Result<LeakOutcome, StoreError> {
         let Ok(parsed) = secret::parse(presented) else {
@@ -582,6 +659,7 @@ impl<S: TokenStore> TokenService<S> {
                 Some(&cred.user_id),
                 parsed.id,
                 actor,
+                via,
                 reason,
             )
             .await?;
@@ -603,6 +681,7 @@ impl<S: TokenStore> TokenService<S> {
         tenant_id: &str,
         user_id: &str,
         actor: &str,
+        via: Option<&str>,
         reason: Option<&str>,
         deadline: Option<std::time::Instant>,
     ) -> Result<BulkRevocation, StoreError> {
@@ -623,7 +702,7 @@ impl<S: TokenStore> TokenService<S> {
                     partition: &partition,
                     range: &range,
                     ascending: true,
-                    limit: USER_REVOCATION_PAGE,
+                    limit: self.user_revocation_page,
                     start_after: after.as_deref(),
                 })
                 .await?;
@@ -634,6 +713,7 @@ impl<S: TokenStore> TokenService<S> {
                 tenant_id,
                 owner: Some(user_id),
                 actor,
+                via,
                 reason,
                 at,
                 purge_at: at + self.retention,
@@ -657,8 +737,22 @@ impl<S: TokenStore> TokenService<S> {
             for lane in results {
                 done.add(lane?);
             }
-            after = match (page.more, page.items.last()) {
-                (true, Some(last)) => Some(schema::SortField::CreatedAt.key_of(last)),
+            // A record that does not decode is still revoked when its tenant, owner and
+            // status are intact (the write-only revocation conditions on nothing else); when
+            // they are not, its credential alone is revoked. So a damaged record never keeps
+            // its token working past an offboarding.
+            for id in page
+                .unreadable
+                .iter()
+                .filter_map(|pk| schema::id_from_token_pk(pk))
+            {
+                done.unreadable += 1;
+                if let Err(e) = self.revoke_damaged(id, &revocation, &mut done).await {
+                    tracing::warn!(token_id = %id, error = %e, "revoking a damaged record failed");
+                }
+            }
+            after = match (page.more, page.last_key) {
+                (true, Some(last)) => Some(last),
                 _ => {
                     done.complete = true;
                     break;
@@ -670,8 +764,39 @@ impl<S: TokenStore> TokenService<S> {
                 break;
             }
         }
-        tracing::info!(tenant = %tenant_id, user = %user_id, by = %actor, revoked = done.revoked, complete = done.complete, "user's tokens revoked");
+        tracing::info!(tenant = %tenant_id, user = %user_id, by = %actor, via = via.unwrap_or("-"), revoked = done.revoked, complete = done.complete, "user's tokens revoked");
         Ok(done)
+    }
+
+    /// Revokes token `id`, whose record in the owner's active partition does not decode:
+    /// its record when its tenant, owner and status allow, else its credential alone.
+    async fn revoke_damaged(
+        &self,
+        id: Uuid,
+        revocation: &Revocation<'_>,
+        done: &mut BulkRevocation,
+    ) -> Result<(), StoreError> {
+        let single = Revocation {
+            id,
+            ..revocation.clone()
+        };
+        done.requests += 1;
+        if let RevokeOutcome::Revoked(_) = self.store.revoke_write_only(&single).await? {
+            done.revoked += 1;
+            return Ok(());
+        }
+        done.requests += 1;
+        let owner = revocation.owner.unwrap_or_default();
+        if self
+            .store
+            .revoke_credential(id, revocation.tenant_id, owner)
+            .await?
+        {
+            done.revoked += 1;
+        } else {
+            done.unchanged += 1;
+        }
+        Ok(())
     }
 
     /// Revokes tokens sharing one counter shard, in batches; a batch whose records changed
@@ -728,9 +853,7 @@ impl<S: TokenStore> TokenService<S> {
     /// consistent `GetItem` of its credential and a constant-time hash comparison.
     /// It does not check `allowed_ips`: the authorizer does, with the request's address.
     pub async fn verify(&self, presented: &str) -> Result<Principal, VerifyError> {
-        self.verify_uncached(presented)
-            .await
-            .map(|(v, _)| v.principal)
+        self.verify_uncached(presented).await.map(|(p, _)| p)
     }
 
     /// [`Self::verify`] through the warm-instance cache (`AUTH_CACHE_TTL_SECONDS`): a fresh
@@ -741,17 +864,17 @@ impl<S: TokenStore> TokenService<S> {
         presented: &str,
         source_ip: Option<std::net::IpAddr>,
     ) -> Result<Principal, VerifyError> {
-        let verified = match self.verify_cache.get(presented) {
+        let principal = match self.verify_cache.get(presented) {
             Some(cached) => cached.map_err(VerifyError::from),
             // Boxed: one allocation cuts the nesting of futures the Lambda runtime wraps this
             // in (rustc's layout queries otherwise overflow their depth limit).
             None => Box::pin(self.verify_and_remember(presented)).await,
         }?;
-        if !crate::cidr::allows(&verified.allowed_ips, source_ip) {
+        if !crate::cidr::allows(&principal.allowed_ips, source_ip) {
             return Err(Rejection::IpNotAllowed.into());
         }
-        self.record_use(&verified.principal, source_ip);
-        Ok(verified.principal)
+        self.record_use(&principal, source_ip);
+        Ok(principal)
     }
 
     /// Records the use off the response path (a spawned task), at most once per
@@ -773,9 +896,13 @@ impl<S: TokenStore> TokenService<S> {
             {
                 return;
             }
-            if touched.len() >= 10_000 {
-                touched.clear();
-            }
+            // Bounded without a clear (which would let every token write again at once).
+            crate::verify_cache::make_room_in_touched(
+                &mut touched,
+                crate::verify_cache::MAX_TOUCHED,
+                now,
+                self.touch_interval,
+            );
             touched.insert(id, now);
         }
         let store = self.store.clone();
@@ -788,12 +915,12 @@ impl<S: TokenStore> TokenService<S> {
         });
     }
 
-    async fn verify_and_remember(&self, presented: &str) -> Result<Verified, VerifyError> {
+    async fn verify_and_remember(&self, presented: &str) -> Result<Principal, VerifyError> {
         match self.verify_uncached(presented).await {
-            Ok((verified, expires_at)) => {
+            Ok((principal, expires_at)) => {
                 self.verify_cache
-                    .put(presented, Ok(verified.clone()), expires_at);
-                Ok(verified)
+                    .put(presented, Ok(principal.clone()), expires_at);
+                Ok(principal)
             }
             // Malformed tokens cost nothing to re-check; store failures must not stick.
             Err(VerifyError::Rejected(r)) if !matches!(r, Rejection::Malformed(_)) => {
@@ -807,7 +934,7 @@ impl<S: TokenStore> TokenService<S> {
     async fn verify_uncached(
         &self,
         presented: &str,
-    ) -> Result<(Verified, Option<Timestamp>), VerifyError> {
+    ) -> Result<(Principal, Option<Timestamp>), VerifyError> {
         let parsed = secret::parse(presented).map_err(Rejection::from)?;
         let cred = self
             .store
@@ -829,12 +956,9 @@ impl<S: TokenStore> TokenService<S> {
             token_id: parsed.id.to_string(),
             scopes: cred.scopes,
             expires_at: cred.expires_at,
-        };
-        let verified = Verified {
-            principal,
             allowed_ips: cred.allowed_ips,
         };
-        Ok((verified, cred.expires_at))
+        Ok((principal, cred.expires_at))
     }
 
     /// The record of the token the caller presented (`GET /tokens/self`); any valid token
@@ -869,6 +993,9 @@ pub struct BulkRevocation {
     pub revoked: usize,
     /// Tokens found active but revoked (or changed) by someone else meanwhile.
     pub unchanged: usize,
+    /// Records in the user's active partition that did not decode: logged, counted
+    /// (`metrics`) and stepped over.
+    pub unreadable: usize,
     /// DynamoDB requests sent.
     pub requests: usize,
     /// Whether every active token is now revoked; if not, call again.
@@ -879,6 +1006,7 @@ impl BulkRevocation {
     fn add(&mut self, other: Self) {
         self.revoked += other.revoked;
         self.unchanged += other.unchanged;
+        self.unreadable += other.unreadable;
         self.requests += other.requests;
     }
 }
@@ -964,15 +1092,54 @@ fn within_expiry(
     requested: Option<Timestamp>,
 ) -> Result<Option<Timestamp>, ApiError> {
     match (caller.expires_at, requested) {
-        (Some(cap), Some(t)) if t > cap => Err(ApiError::Forbidden(format!(
-            "expires_at: a token cannot create a token that outlives it; the latest allowed is {}",
-            time::format(&cap)
-        ))),
+        (Some(cap), Some(t)) if t > cap => Err(outlives(cap)),
         (cap, requested) => Ok(requested.or(cap)),
     }
 }
 
-/// Same tenant, and the caller's own token unless it is an admin.
+/// The 403 of a token asked to outlive its creator, which expires at `cap`.
+fn outlives(cap: Timestamp) -> ApiError {
+    ApiError::Forbidden(format!(
+        "expires_at: a token cannot create a token that outlives it; the latest allowed is {}",
+        time::format(&cap)
+    ))
+}
+
+/// The address blocks of a token `caller` mints: the caller's own when none are asked
+/// for; a request may narrow them (every block inside one of the caller's), never widen.
+fn within_ips(caller: &Principal, requested: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if caller.allowed_ips.is_empty() {
+        return Ok(requested);
+    }
+    if requested.is_empty() {
+        return Ok(caller.allowed_ips.clone());
+    }
+    let outer: Vec<Cidr> = caller
+        .allowed_ips
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    let inside = |block: &String| {
+        block
+            .parse::<Cidr>()
+            .is_ok_and(|b| outer.iter().any(|o| o.covers(&b)))
+    };
+    if requested.iter().all(inside) {
+        Ok(requested)
+    } else {
+        Err(ips_beyond(&caller.allowed_ips))
+    }
+}
+
+/// The 403 of a token asked to be usable from addresses its creator is not.
+fn ips_beyond(caller_ips: &[String]) -> ApiError {
+    ApiError::Forbidden(format!(
+        "allowed_ips: a token cannot create a token usable from addresses it may not use; \
+         every block must lie inside {}",
+        caller_ips.join(", ")
+    ))
+}
+
 /// Logs a revocation that happened.
 fn logged<R>(r: &Revocation<'_>, outcome: &RevokeOutcome<R>) {
     if let RevokeOutcome::Revoked(_) = outcome {

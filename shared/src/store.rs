@@ -5,7 +5,7 @@
 //! | create | 1 `TransactWriteItems`: record, credential, tenant and user counters (+ idempotency record) |
 //! | rotate | 1 `GetItem` + 1 `TransactWriteItems`: new token, old token retired, counters (+ idempotency record) |
 //! | update (`PATCH`) | 1 `UpdateItem` |
-//! | revoke a user's tokens | per page: 1 `Query` + 1 `TransactWriteItems` per ≤ 25 tokens of one counter shard |
+//! | revoke a user's tokens | per page: 1 `Query` + 1 `TransactWriteItems` per ≤ 25 tokens of one counter shard; per damaged record 1 `TransactWriteItems` (+ 1 `UpdateItem` of its credential alone when its status is damaged too) |
 //! | get, verify | 1 `GetItem` (record, or credential) |
 //! | revoke, returning the record | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |
 //! | revoke, write only, owner known | 1 `TransactWriteItems` (conditioned on tenant, owner, `active`); + 1 when the token was `expired` |
@@ -81,6 +81,8 @@ pub struct Revocation<'a> {
     pub owner: Option<&'a str>,
     /// Who revokes.
     pub actor: &'a str,
+    /// Where the request came from (`revoked_via`), when not the HTTP API.
+    pub via: Option<&'a str>,
     /// Optional reason.
     pub reason: Option<&'a str>,
     /// When.
@@ -168,6 +170,7 @@ impl Revocation<'_> {
             status: StoredStatus::Revoked,
             revoked_at: Some(self.at),
             revoked_by: Some(self.actor.to_string()),
+            revoked_via: self.via.map(str::to_string),
             revocation_reason: self.reason.map(str::to_string),
             updated_at: self.at,
             updated_by: Some(self.actor.to_string()),
@@ -216,12 +219,26 @@ pub struct PageRequest<'a> {
 /// Items read by a page request.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    /// The items, in the requested order.
+    /// The items that decoded, in the requested order.
     pub items: Vec<TokenItem>,
+    /// The keys (`pk`) of the items that did not decode: logged, counted and left out.
+    pub unreadable: Vec<String>,
+    /// The index sort key of the last item DynamoDB returned, readable or not: where the
+    /// next page starts, so an unreadable item is stepped over instead of ending the walk.
+    pub last_key: Option<String>,
     /// DynamoDB stopped early (`LastEvaluatedKey` was set).
     pub more: bool,
     /// Read capacity consumed, as DynamoDB reported it.
     pub capacity: f64,
+}
+
+/// One step of the expiry sweep over a `by_due` shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepStep {
+    /// Tokens moved to `expired` (or, at the end of a rotation's grace period, `revoked`).
+    pub moved: usize,
+    /// Where the next step reads from; `None` when the shard's due range is done.
+    pub next: Option<String>,
 }
 
 /// A tenant's or a user's token counts, maintained in the same transactions as the tokens.
@@ -236,6 +253,13 @@ pub struct Counts {
     /// Revoked.
     #[serde(default)]
     pub revoked: i64,
+}
+
+impl Page {
+    /// Items DynamoDB returned (and charged for), unreadable ones included.
+    pub fn examined(&self) -> usize {
+        self.items.len() + self.unreadable.len()
+    }
 }
 
 impl Counts {
@@ -298,6 +322,17 @@ pub trait TokenStore: Clone + Send + Sync + 'static {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
 
+    /// Revokes the credential of token `id` alone, if it belongs to `tenant_id` and `owner`:
+    /// for a token whose record cannot be read or revoked (damaged), so that it stops
+    /// verifying all the same. One conditional `UpdateItem`; `false` when there is no such
+    /// credential. The record and the counters are left as they are.
+    fn revoke_credential(
+        &self,
+        id: Uuid,
+        tenant_id: &str,
+        owner: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Revokes a live token of the given tenant (and owner), atomically with its counters.
     fn revoke(
         &self,
@@ -348,13 +383,15 @@ pub trait TokenStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Moves up to `limit` stored-active tokens of one `by_due` shard whose expiry is at or
-    /// before `now` to `expired`. Returns how many moved.
+    /// before `now` to `expired`, reading after the `by_due` key `after` (the previous
+    /// step's `next`).
     fn expire_due(
         &self,
         shard: u32,
         now: Timestamp,
         limit: i32,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<SweepStep, StoreError>> + Send;
 }
 
 /// [`TokenStore`] over a DynamoDB table.
@@ -373,8 +410,9 @@ impl DynamoStore {
         }
     }
 
+    /// One item by key; an item that does not decode is logged, counted and read as absent.
     async fn get_item<T: Decode>(&self, pk: String) -> Result<Option<T>, StoreError> {
-        self.get_raw(pk).await?.map(T::decode).transpose()
+        Ok(self.get_raw(pk).await?.and_then(readable))
     }
 
     /// One strongly consistent `GetItem`, the item as DynamoDB returns it.
@@ -423,7 +461,7 @@ impl DynamoStore {
                 .and_then(|mut r| r.remove(&self.table))
                 .unwrap_or_default()
             {
-                found.push(T::decode(item)?);
+                found.extend(readable(item));
             }
             keys = out
                 .unprocessed_keys
@@ -530,15 +568,18 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(cred).build())
     }
 
-    /// Revokes `owner`'s active token `r.id` with one transaction and no read: the record's
-    /// revocation fields and status partitions, its credential and its counters all follow
-    /// from the tenant, the owner and the status `active`, which the transaction requires.
-    /// When the token is not that (missing, foreign, expired or revoked already), nothing
-    /// is written and the record as it was comes back (`Err`, `None` if there is none).
-    async fn revoke_active(
+    /// Revokes `owner`'s token `r.id`, stored as `was` (active or expired), with one
+    /// transaction and no read: the record's revocation fields and status partitions, its
+    /// credential and its counters all follow from the tenant, the owner and the status,
+    /// which the transaction requires, and from nothing else. So a concurrent `PATCH` (name,
+    /// description, metadata) or last-use touch never makes a revocation fail or retry.
+    /// When the token is not that (missing, foreign, in another status), nothing is written
+    /// and the record as it is comes back (`Err`, `None` if there is none).
+    async fn revoke_as(
         &self,
         r: &Revocation<'_>,
         owner: &str,
+        was: StoredStatus,
     ) -> Result<Result<(), Option<TokenItem>>, StoreError> {
         let mut record: HashMap<String, AttributeValue> = [
             ("status", s(StoredStatus::Revoked.as_str())),
@@ -560,11 +601,16 @@ impl DynamoStore {
         } else {
             removed.push("revocation_reason".into());
         }
+        if let Some(via) = r.via {
+            record.insert("revoked_via".into(), s(via));
+        } else {
+            removed.push("revoked_via".into());
+        }
         let (update, mut names, mut values) = update_expression(record, removed);
         for (name, attr, value) in [
             ("#tn", "tenant_id", r.tenant_id),
             ("#ow", "user_id", owner),
-            ("#was", "status", StoredStatus::Active.as_str()),
+            ("#was", "status", was.as_str()),
         ] {
             names.insert(name.into(), attr.into());
             values.insert(format!(":{}", &name[1..]), s(value));
@@ -584,7 +630,7 @@ impl DynamoStore {
             self.credential_update(r.id, StoredStatus::Revoked, None)?,
         ];
         let mut counters = CounterDeltas::default();
-        counters.add_to(r.tenant_id, owner, r.id, StoredStatus::Active, -1);
+        counters.add_to(r.tenant_id, owner, r.id, was, -1);
         counters.add_to(r.tenant_id, owner, r.id, StoredStatus::Revoked, 1);
         items.extend(counters.items(&self.table)?);
         let err = match self.transact(items).await {
@@ -593,11 +639,7 @@ impl DynamoStore {
         };
         match cancellation_reasons(&err).first() {
             Some(reason) if reason.code() == Some("ConditionalCheckFailed") => {
-                let old = reason
-                    .item()
-                    .map(|item| TokenItem::decode(item.clone()))
-                    .transpose()?;
-                Ok(Err(old))
+                Ok(Err(reason.item().cloned().and_then(readable)))
             }
             _ => Err(classify(err)),
         }
@@ -622,9 +664,11 @@ impl DynamoStore {
             if !in_reach || old.status == StoredStatus::Revoked {
                 return Ok(RevokeOutcome::Unchanged(Some(old)));
             }
-            let new = r.applied_to(&old);
-            if self.transition(&old, &new, Some(r.purge_at)).await? {
-                return Ok(RevokeOutcome::Revoked(new));
+            match self.revoke_as(r, &old.user_id, old.status).await? {
+                Ok(()) => return Ok(RevokeOutcome::Revoked(r.applied_to(&old))),
+                // Its status changed since the read (swept, rotated, revoked): go again from
+                // the record the failed condition returned, without another read.
+                Err(current) => known = Some(current),
             }
         }
         Err(StoreError::Contended(format!("revocation of {}", r.id)))
@@ -788,6 +832,18 @@ fn epoch(t: &Timestamp) -> AttributeValue {
 }
 
 /// An item type the store reads.
+/// `item` decoded, or `None` after logging and counting it (`metrics::unreadable_record`):
+/// every reader skips what it cannot read and goes on with the rest.
+fn readable<T: Decode>(item: HashMap<String, AttributeValue>) -> Option<T> {
+    let key = match item.get(schema::PK) {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "(no pk)".to_string(),
+    };
+    T::decode(item)
+        .map_err(|e| crate::metrics::unreadable_record(&key, &e.to_string()))
+        .ok()
+}
+
 trait Decode: Sized {
     /// The item from its attributes.
     fn decode(item: HashMap<String, AttributeValue>) -> Result<Self, StoreError>;
@@ -1127,7 +1183,7 @@ impl TokenStore for DynamoStore {
             .send()
             .await;
         match out {
-            Ok(out) => out.attributes.map(TokenItem::decode).transpose(),
+            Ok(out) => Ok(out.attributes.and_then(readable)),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
@@ -1146,13 +1202,45 @@ impl TokenStore for DynamoStore {
         self.get_item(schema::credential_pk(id)).await
     }
 
+    async fn revoke_credential(
+        &self,
+        id: Uuid,
+        tenant_id: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::credential_pk(id)))
+            .update_expression("SET #st = :revoked")
+            .condition_expression("attribute_exists(#pk) AND tenant_id = :tn AND user_id = :ow")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_values(":revoked", s(StoredStatus::Revoked.as_str()))
+            .expression_attribute_values(":tn", s(tenant_id))
+            .expression_attribute_values(":ow", s(owner))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
         self.revoke_from(r, None).await
     }
 
     async fn revoke_write_only(&self, r: &Revocation<'_>) -> Result<RevokeOutcome<()>, StoreError> {
         let known = match r.owner {
-            Some(owner) => match self.revoke_active(r, owner).await? {
+            Some(owner) => match self.revoke_as(r, owner, StoredStatus::Active).await? {
                 Ok(()) => return Ok(RevokeOutcome::Revoked(())),
                 Err(old) => Some(old),
             },
@@ -1214,14 +1302,25 @@ impl TokenStore for DynamoStore {
             .as_ref()
             .and_then(|c| c.capacity_units)
             .unwrap_or_default();
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(TokenItem::decode)
-            .collect::<Result<Vec<TokenItem>, _>>()?;
+        let raw = out.items.unwrap_or_default();
+        let last_key = raw
+            .last()
+            .and_then(|item| item.get(q.index.sort_key()))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let mut items = Vec::with_capacity(raw.len());
+        let mut unreadable = Vec::new();
+        for item in raw {
+            let key = item.get(schema::PK).and_then(|v| v.as_s().ok()).cloned();
+            match readable(item) {
+                Some(t) => items.push(t),
+                None => unreadable.push(key.unwrap_or_default()),
+            }
+        }
         Ok(Page {
             items,
+            unreadable,
+            last_key,
             more: out.last_evaluated_key.is_some_and(|k| !k.is_empty()),
             capacity,
         })
@@ -1289,7 +1388,8 @@ impl TokenStore for DynamoStore {
         shard: u32,
         now: Timestamp,
         limit: i32,
-    ) -> Result<usize, StoreError> {
+        after: Option<&str>,
+    ) -> Result<SweepStep, StoreError> {
         let partition = schema::partition_value(schema::Partition::Due, "", "", &shard.to_string());
         // `<expires_at>#<id>` <= `<now>$` selects every expiry at or before now.
         let range = KeyRange {
@@ -1303,10 +1403,11 @@ impl TokenStore for DynamoStore {
                 range: &range,
                 ascending: true,
                 limit,
-                start_after: None,
+                start_after: after,
             })
             .await?;
         let mut moved = 0;
+        let next = page.last_key.filter(|_| page.more);
         for old in page.items {
             // The index is eventually consistent: re-read, and write only if still due.
             let Some(current) = self.get(old.id).await? else {
@@ -1330,6 +1431,6 @@ impl TokenStore for DynamoStore {
                 moved += 1;
             }
         }
-        Ok(moved)
+        Ok(SweepStep { moved, next })
     }
 }

@@ -170,7 +170,7 @@ async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
         ok,
         json!({"isAuthorized": true, "context": {
             "tenant_id": "acme", "user_id": "alice", "token_id": id, "scopes": "tokens:read tokens:write",
-            "expires_at": ""}})
+            "expires_at": "", "allowed_ips": ""}})
     );
     let denied = authorizer::handle(&app.service, v2_event("tkn_nope"))
         .await

@@ -96,6 +96,7 @@ async fn each_kind_of_change_has_exactly_this_detail() {
             "tenant_id": "acme",
             "token_id": token,
             "reason": null,
+            "via": null,
             "rotated_from": null,
             "rotated_to": null,
             "grace_ends_at": null,

@@ -6,6 +6,7 @@ mod aws_stub;
 mod bad_inputs;
 mod create;
 mod errors;
+mod hostile;
 mod idempotency;
 mod lambda_events;
 mod lifecycle_events;

@@ -4,9 +4,10 @@
 use api_tokens::model::{StoredStatus, TokenItem};
 use api_tokens::revocation::{self, Failed, Malformed};
 use api_tokens::store::TokenStore;
-use integration_tests::{fixture, sqs_batch, App};
+use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;
 
+use crate::aws_stub::SqsQueue;
 use crate::USER;
 
 /// `n` active tokens of `user`, written directly (see `App::seed`).
@@ -54,7 +55,7 @@ async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_th
     assert_eq!(bodies.len(), 10);
     let batch = sqs_batch(&bodies);
 
-    let answer = revocation::handle(&app.service, batch.clone(), None)
+    let answer = revocation::handle(&app.service, &revocation_options(), batch.clone(), None)
         .await
         .unwrap();
     let mut failed: Vec<&str> = answer["batchItemFailures"]
@@ -73,10 +74,20 @@ async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_th
             now.revoked_by.as_deref(),
             Some("sqs:api-tokens-revocations")
         );
+        // A bare body: the queue is all its transport vouches for.
+        assert_eq!(
+            now.revoked_via.as_deref(),
+            Some("sqs:api-tokens-revocations")
+        );
     }
     let dave = record(&app, leaked_id.parse().unwrap()).await;
     assert_eq!(dave.status, StoredStatus::Revoked);
     assert_eq!(dave.revoked_by.as_deref(), Some("secret-scanner"));
+    assert_eq!(
+        dave.revoked_via.as_deref(),
+        Some("sqs:api-tokens-revocations"),
+        "the claimed actor is kept beside where the request came from"
+    );
     assert_eq!(
         record(&app, bystander[0].id).await.status,
         StoredStatus::Active
@@ -84,7 +95,9 @@ async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_th
 
     // At-least-once delivery: the same batch again changes nothing, and fails only the bad.
     let before = app.records().await;
-    let again = revocation::handle(&app.service, batch, None).await.unwrap();
+    let again = revocation::handle(&app.service, &revocation_options(), batch, None)
+        .await
+        .unwrap();
     assert_eq!(again["batchItemFailures"].as_array().unwrap().len(), 3);
     let mut after = app.records().await;
     let mut before = before;
@@ -114,7 +127,7 @@ async fn eventbridge_events_revoke_once_and_replays_change_nothing() {
     let mut answers = Vec::new();
     for e in &events {
         answers.push(
-            revocation::handle(&app.service, e.clone(), None)
+            revocation::handle(&app.service, &revocation_options(), e.clone(), None)
                 .await
                 .unwrap()["done"]
                 .clone(),
@@ -145,13 +158,43 @@ async fn eventbridge_events_revoke_once_and_replays_change_nothing() {
         by("dave").0.as_deref(),
         Some("eventbridge:com.example.secret-scanning")
     );
+    // Provenance: the event's source and account, beside whatever actor the body claims.
+    let via = |user: &str| {
+        records
+            .iter()
+            .filter(|t| t.user_id == user)
+            .map(|t| t.revoked_via.clone().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        via("alice"),
+        ["event:com.example.security@123456789012".into()].into()
+    );
+    assert_eq!(
+        via("bob"),
+        ["event:com.example.idp@123456789012".into()].into()
+    );
+    assert_eq!(
+        via("dave"),
+        ["event:com.example.secret-scanning@123456789012".into()].into()
+    );
     for e in &events {
-        let replay = revocation::handle(&app.service, e.clone(), None)
+        let replay = revocation::handle(&app.service, &revocation_options(), e.clone(), None)
             .await
             .unwrap();
         assert_eq!(replay["done"], "nothing to do");
     }
     assert_eq!(app.records().await, records, "replays change nothing");
+    let shown = app
+        .get(
+            &format!("/tokens/{token_id}"),
+            &app.mint("acme", "root", crate::ADMIN).await,
+        )
+        .await;
+    assert_eq!(
+        shown.json["revoked_via"], "event:com.example.security@123456789012",
+        "the client view shows it"
+    );
 }
 
 #[tokio::test]
@@ -167,6 +210,7 @@ async fn a_junk_secret_is_rejected_before_any_lookup() {
     let before = app.requests.get();
     let r = revocation::handle(
         &app.service,
+        &revocation_options(),
         fixture(
             "eventbridge-revoke-leaked-secret.json",
             &[("SECRET", &junk)],
@@ -185,6 +229,7 @@ async fn a_junk_secret_is_rejected_before_any_lookup() {
     );
     let r = revocation::handle(
         &app.service,
+        &revocation_options(),
         fixture(
             "eventbridge-revoke-leaked-secret.json",
             &[("SECRET", stranger.expose())],
@@ -207,7 +252,7 @@ async fn a_malformed_eventbridge_event_is_an_error_for_lambda_to_retry_and_dead_
     );
     e["detail-type"] = json!("RevokeEverything");
     assert!(matches!(
-        revocation::handle(&app.service, e, None).await,
+        revocation::handle(&app.service, &revocation_options(), e, None).await,
         Err(Failed::Malformed(Malformed::UnknownDetailType(_)))
     ));
     // A token of another tenant is left alone: "nothing to do", not an error.
@@ -215,7 +260,9 @@ async fn a_malformed_eventbridge_event_is_an_error_for_lambda_to_retry_and_dead_
         .mint_with("globex", "alice", USER, Default::default())
         .await;
     let e = fixture("eventbridge-revoke-token.json", &[("TOKEN_ID", &other)]);
-    let r = revocation::handle(&app.service, e, None).await.unwrap();
+    let r = revocation::handle(&app.service, &revocation_options(), e, None)
+        .await
+        .unwrap();
     assert_eq!(r["done"], "nothing to do");
     assert_eq!(
         record(&app, other.parse().unwrap()).await.status,
@@ -304,6 +351,14 @@ mod faulty_store {
         async fn credential(&self, id: Uuid) -> Result<Option<Credential>, StoreError> {
             self.inner.credential(id).await
         }
+        async fn revoke_credential(
+            &self,
+            id: Uuid,
+            tenant_id: &str,
+            owner: &str,
+        ) -> Result<bool, StoreError> {
+            self.inner.revoke_credential(id, tenant_id, owner).await
+        }
         async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
             self.inner.revoke(r).await
         }
@@ -336,8 +391,9 @@ mod faulty_store {
             shard: u32,
             now: Timestamp,
             limit: i32,
-        ) -> Result<usize, StoreError> {
-            self.inner.expire_due(shard, now, limit).await
+            after: Option<&str>,
+        ) -> Result<api_tokens::store::SweepStep, StoreError> {
+            self.inner.expire_due(shard, now, limit, after).await
         }
     }
 }
@@ -359,7 +415,7 @@ async fn revoke_user_through(
         &integration_tests::test_config_with(&app.table, &[]),
     );
     let done = service
-        .revoke_user("acme", "frank", "idp", Some("offboarded"), None)
+        .revoke_user("acme", "frank", "idp", None, Some("offboarded"), None)
         .await
         .unwrap();
     let counts = store.counts("acme", Some("frank")).await.unwrap();
@@ -408,4 +464,202 @@ async fn a_throttled_batch_is_retried_then_revoked_token_by_token() {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     assert_eq!(batches, lanes * 3);
+}
+
+#[tokio::test]
+async fn an_event_from_a_source_not_in_the_list_is_refused_counted_and_never_failed() {
+    let app = App::start().await;
+    let (token_id, _) = app
+        .mint_with("acme", "alice", USER, Default::default())
+        .await;
+    seed(&app, "acme", "bob", 3).await;
+    let mut forged = fixture("eventbridge-revoke-token.json", &[("TOKEN_ID", &token_id)]);
+    forged["source"] = json!("com.example.untrusted");
+    let before = app.records().await;
+    let refused = revocation::refused_events();
+
+    // Directly from EventBridge: answered, not an error (a retry could not change it).
+    let r = revocation::handle(&app.service, &revocation_options(), forged.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(r["done"], "refused: source not allowed");
+
+    // As SQS bodies: an envelope of a foreign source, one with no source at all, and a
+    // good request beside them. Only the good one revokes; none is failed.
+    let mut sourceless = fixture("eventbridge-revoke-user-tokens.json", &[("USER_ID", "bob")]);
+    sourceless.as_object_mut().unwrap().remove("source");
+    let good = fixture("eventbridge-revoke-user-tokens.json", &[("USER_ID", "bob")]);
+    let batch = sqs_batch(&[
+        ("forged".into(), forged.to_string()),
+        ("sourceless".into(), sourceless.to_string()),
+        ("good".into(), good.to_string()),
+    ]);
+    let r = revocation::handle(&app.service, &revocation_options(), batch, None)
+        .await
+        .unwrap();
+    assert_eq!(r["batchItemFailures"], json!([]));
+    assert!(
+        revocation::refused_events() >= refused + 3,
+        "each refusal is counted"
+    );
+    for t in app.records().await {
+        let was = before.iter().find(|b| b.id == t.id).unwrap();
+        if t.user_id == "bob" {
+            assert_eq!(t.status, StoredStatus::Revoked);
+            assert_eq!(
+                t.revoked_via.as_deref(),
+                Some("event:com.example.idp@123456789012")
+            );
+        } else {
+            assert_eq!(&t, was, "a refused event changes nothing");
+        }
+    }
+
+    // The list is the handler's, not the fixtures': with another list the same event passes.
+    let options = revocation::Options::new(["com.example.untrusted"]);
+    let r = revocation::handle(&app.service, &options, forged, None)
+        .await
+        .unwrap();
+    assert_eq!(r["done"], "revoked 1");
+}
+
+/// `maxReceiveCount` of the revocation queue's redrive policy in `template.yaml`.
+fn max_receive_count() -> u32 {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let policy = &t["Resources"]["RevocationQueue"]["Properties"]["RedrivePolicy"];
+    policy["maxReceiveCount"].as_u64().unwrap() as u32
+}
+
+#[tokio::test]
+async fn a_long_revocation_continues_in_new_messages_and_none_is_received_twice() {
+    let app = App::start().await;
+    let max = max_receive_count();
+    // Ten tokens a pass and no time at all: each delivery revokes one page, so the job
+    // needs more passes than the queue allows receives of one message.
+    let page = 10;
+    let n = page * (max as usize + 3) + 4;
+    app.seed("acme", "bob", n).await;
+    let others = app.seed("acme", "carol", 2).await;
+    let queue = SqsQueue::start(max).await;
+    let service = api_tokens::TokenService::new(
+        api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
+        &integration_tests::test_config_with(&app.table, &[]),
+    )
+    .with_user_revocation_page(page as i32);
+    let options = revocation_options().with_continuation(revocation::Continuation::new(
+        &queue.stub.sdk_config(),
+        &queue.url,
+    ));
+    let now = || Some(std::time::Instant::now());
+
+    // An EventBridge event invokes the function directly; its first pass hands on the rest.
+    let event = fixture("eventbridge-revoke-user-tokens.json", &[("USER_ID", "bob")]);
+    let r = revocation::handle(&service, &options, event.clone(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        r["done"],
+        format!("revoked {page}, continued in a new message")
+    );
+
+    let mut deliveries = 1;
+    while let Some(batch) = queue.receive(10) {
+        assert_eq!(batch["Records"].as_array().unwrap().len(), 1, "one job");
+        let answer = revocation::handle(&service, &options, batch.clone(), now())
+            .await
+            .unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]), "never failed");
+        queue.settle(&batch, &answer);
+        deliveries += 1;
+        assert!(deliveries <= n, "the job ends");
+    }
+    assert!(
+        deliveries > max as usize,
+        "{deliveries} passes: redelivering one message would have dead-lettered it"
+    );
+    assert!(queue.dead().is_empty(), "nothing in the dead-letter queue");
+    let handled = queue.deleted();
+    assert_eq!(handled.len(), deliveries - 1);
+    for (i, m) in handled.iter().enumerate() {
+        assert_eq!(m.receives, 1, "{}: received once", m.id);
+        // The continuation is the same event (so the same source checks and provenance),
+        // numbered by pass.
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&m.body).unwrap(),
+            event
+        );
+        assert_eq!(
+            m.attributes[revocation::PASS_ATTRIBUTE],
+            json!({"DataType": "Number", "StringValue": (i + 2).to_string()})
+        );
+    }
+    assert_eq!(
+        queue.stub.requests().len(),
+        deliveries - 1,
+        "one SendMessage a pass"
+    );
+
+    let counts = service.store().counts("acme", Some("bob")).await.unwrap();
+    assert_eq!(
+        (counts.active, counts.revoked),
+        (0, n as i64),
+        "each exactly once"
+    );
+    for t in app.records().await {
+        if t.user_id == "bob" {
+            assert_eq!(t.status, StoredStatus::Revoked);
+            assert_eq!(t.revoked_by.as_deref(), Some("okta-scim"));
+            assert_eq!(
+                t.revoked_via.as_deref(),
+                Some("event:com.example.idp@123456789012")
+            );
+        }
+    }
+    for t in &others {
+        assert_eq!(record(&app, t.id).await.status, StoredStatus::Active);
+    }
+}
+
+#[tokio::test]
+async fn a_continuation_that_cannot_be_sent_leaves_the_message_to_redelivery() {
+    let app = App::start().await;
+    app.seed("acme", "bob", 12).await;
+    let queue = SqsQueue::start(5).await;
+    let service = api_tokens::TokenService::new(
+        api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
+        &integration_tests::test_config_with(&app.table, &[]),
+    )
+    .with_user_revocation_page(5);
+    // A queue URL the stand-in does not know: SendMessage fails.
+    let options = revocation_options().with_continuation(revocation::Continuation::new(
+        &queue.stub.sdk_config(),
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/gone",
+    ));
+    let body = json!({"tenant_id": "acme", "user_id": "bob"}).to_string();
+    let batch = sqs_batch(&[("m-1".into(), body)]);
+    let r = revocation::handle(
+        &service,
+        &options,
+        batch.clone(),
+        Some(std::time::Instant::now()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r["batchItemFailures"], json!([{"itemIdentifier": "m-1"}]));
+    assert_eq!(queue.stub.requests().len(), 1);
+    let counts = service.store().counts("acme", Some("bob")).await.unwrap();
+    assert_eq!(
+        (counts.active, counts.revoked),
+        (7, 5),
+        "the pass's work stands"
+    );
+    // Redelivered (a real failure, counted), it goes on where the last pass stopped.
+    let r = revocation::handle(&service, &revocation_options(), batch, None)
+        .await
+        .unwrap();
+    assert_eq!(r["batchItemFailures"], json!([]));
+    let counts = service.store().counts("acme", Some("bob")).await.unwrap();
+    assert_eq!((counts.active, counts.revoked), (0, 12));
 }

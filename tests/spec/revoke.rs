@@ -208,6 +208,8 @@ async fn a_write_only_revocation_stores_the_record_a_read_then_write_one_stores(
                 tenant_id: "acme",
                 owner: Some("alice"),
                 actor: "alice",
+                // Provenance is written beside the actor on both paths (a revocation event's).
+                via: reason.map(|_| "event:com.example.idp@123456789012"),
                 reason,
                 at,
                 purge_at: at + chrono::Duration::days(90),

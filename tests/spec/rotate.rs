@@ -166,11 +166,11 @@ async fn the_grace_period_never_extends_an_earlier_expiry() {
         .post(
             &format!("/tokens/{id}/rotate"),
             &alice,
-            json!({"grace_period_seconds": 86400, "expires_at": "2099-01-01T00:00:00Z"}),
+            json!({"grace_period_seconds": 86400, "expires_at": "2031-01-01T00:00:00Z"}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.json["expires_at"], "2099-01-01T00:00:00.000Z");
+    assert_eq!(r.json["expires_at"], "2031-01-01T00:00:00.000Z");
     let old = app.get(&format!("/tokens/{id}"), &alice).await.json;
     assert_eq!(old["expires_at"], time::format(&soon));
     assert_eq!(old["revoked_at"], time::format(&soon));

@@ -261,3 +261,173 @@ fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
     }
     assert_eq!(readers, 6, "every function but the lifecycle publisher");
 }
+
+/// The fixtures' (and the docs') EventBridge sources.
+fn fixture_sources() -> Vec<String> {
+    [
+        "eventbridge-revoke-token.json",
+        "eventbridge-revoke-user-tokens.json",
+        "eventbridge-revoke-leaked-secret.json",
+    ]
+    .iter()
+    .map(|f| {
+        let event = integration_tests::fixture(f, &[]);
+        event["source"].as_str().unwrap().to_string()
+    })
+    .collect()
+}
+
+#[test]
+fn only_the_configured_sources_and_accounts_may_revoke_by_event() {
+    let t = template();
+    let sources = &t["Parameters"]["RevocationEventSources"];
+    assert_eq!(sources["Type"], "CommaDelimitedList");
+    let default: Vec<&str> = sources["Default"].as_str().unwrap().split(',').collect();
+    let mut expected = fixture_sources();
+    expected.sort();
+    let mut sorted = default.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected, "the default is the examples' sources");
+    assert_eq!(
+        integration_tests::EVENT_SOURCES,
+        default.as_slice(),
+        "the tests' handler options are the template's"
+    );
+    assert_eq!(t["Parameters"]["RevocationEventAccounts"]["Default"], "");
+
+    // The rule: on the service's own bus, only these sources, only these accounts.
+    let rule = &t["Resources"]["RevocationRequestsRule"]["Properties"];
+    assert_eq!(yaml(&rule["EventBusName"]), "!Ref TokensEventBus");
+    let pattern = &rule["EventPattern"];
+    assert_eq!(yaml(&pattern["source"]), "!Ref RevocationEventSources");
+    let account = yaml(&pattern["account"]);
+    for part in [
+        "HasRevocationEventAccounts",
+        "${AWS::AccountId},${Others}",
+        "!Ref RevocationEventAccounts",
+        "- !Ref AWS::AccountId",
+    ] {
+        assert!(account.contains(part), "{part}: {account}");
+    }
+
+    // The bus takes PutEvents from this account, and from the listed ones only with an
+    // allowed source; nothing else is granted.
+    let mut grants = Vec::new();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] == "AWS::Events::EventBusPolicy" {
+            let p = &resource["Properties"];
+            assert_eq!(yaml(&p["EventBusName"]), "!Ref TokensEventBus", "{name:?}");
+            let s = &p["Statement"];
+            assert_eq!(s["Effect"], "Allow");
+            assert_eq!(s["Action"], "events:PutEvents");
+            assert_eq!(yaml(&s["Resource"]), "!GetAtt TokensEventBus.Arn");
+            grants.push((
+                yaml(&s["Principal"]["AWS"]),
+                yaml(&resource["Condition"]),
+                yaml(&s["Condition"]),
+            ));
+        }
+    }
+    grants.sort();
+    assert_eq!(
+        grants,
+        [
+            (
+                "!Ref RevocationEventAccounts".to_string(),
+                "HasRevocationEventAccounts".to_string(),
+                "StringEquals:\n  events:source: !Ref RevocationEventSources".to_string()
+            ),
+            (
+                "!Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:root".to_string(),
+                "null".to_string(),
+                "null".to_string()
+            ),
+        ]
+    );
+
+    // The function checks the source again, against the same list, and counts refusals.
+    let function = &t["Resources"]["TokensRevokeEventsFunction"]["Properties"];
+    let env = &function["Environment"]["Variables"];
+    assert_eq!(
+        yaml(&env[api_tokens::revocation::SOURCES_VAR]),
+        "!Join\n- ','\n- !Ref RevocationEventSources"
+    );
+    let alarm = &t["Resources"]["RevocationEventsRefusedAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], api_tokens::metrics::NAMESPACE);
+    assert_eq!(alarm["MetricName"], api_tokens::revocation::REFUSED_METRIC);
+    assert_eq!(
+        yaml(&alarm["Dimensions"][0]["Value"]),
+        "!Ref TokensRevokeEventsFunction"
+    );
+}
+
+#[test]
+fn the_revocation_function_may_send_only_its_continuations_to_its_own_queue() {
+    let t = template();
+    let function = &t["Resources"]["TokensRevokeEventsFunction"]["Properties"];
+    assert_eq!(
+        yaml(&function["Environment"]["Variables"][api_tokens::revocation::QUEUE_URL_VAR]),
+        "!Ref RevocationQueue"
+    );
+    let statements: Vec<&Value> = function["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .collect();
+    let sqs: Vec<String> = statements
+        .iter()
+        .filter(|s| yaml(&s["Action"]).contains("sqs:"))
+        .map(|s| format!("{} on {}", yaml(&s["Action"]), yaml(&s["Resource"])))
+        .collect();
+    assert_eq!(sqs, ["sqs:SendMessage on !GetAtt RevocationQueue.Arn"]);
+    // Receiving is the event source mapping's (SAM grants it); continuations keep
+    // maxReceiveCount for real failures.
+    let events = &function["Events"]["Requests"];
+    assert_eq!(events["Type"], "SQS");
+    assert_eq!(
+        yaml(&events["Properties"]["Queue"]),
+        "!GetAtt RevocationQueue.Arn"
+    );
+    let redrive = &t["Resources"]["RevocationQueue"]["Properties"]["RedrivePolicy"];
+    assert!(redrive["maxReceiveCount"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn the_unreadable_records_alarm_sums_every_function() {
+    let t = template();
+    let mut functions: Vec<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, _)| format!("!Ref {}", name.as_str().unwrap()))
+        .collect();
+    functions.sort();
+    let alarm = &t["Resources"]["UnreadableRecordsAlarm"]["Properties"];
+    let metrics = alarm["Metrics"].as_sequence().unwrap();
+    let mut watched: Vec<String> = metrics
+        .iter()
+        .filter(|m| !m["MetricStat"].is_null())
+        .map(|m| {
+            let metric = &m["MetricStat"]["Metric"];
+            assert_eq!(metric["Namespace"], api_tokens::metrics::NAMESPACE);
+            assert_eq!(metric["MetricName"], api_tokens::metrics::UNREADABLE_METRIC);
+            assert_eq!(metric["Dimensions"][0]["Name"], "FunctionName");
+            yaml(&metric["Dimensions"][0]["Value"])
+        })
+        .collect();
+    watched.sort();
+    assert_eq!(watched, functions, "every function's skipped records");
+    let total = metrics.iter().find(|m| m["ReturnData"] == true).unwrap();
+    let ids: Vec<&str> = metrics
+        .iter()
+        .filter(|m| !m["MetricStat"].is_null())
+        .map(|m| m["Id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        total["Expression"].as_str().unwrap(),
+        format!("SUM([{}])", ids.join(", "))
+    );
+}

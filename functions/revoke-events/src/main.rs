@@ -11,10 +11,14 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
     let service = api_tokens::service_from_env().await?;
+    // The accepted EventBridge sources and the queue long jobs continue on.
+    let options = revocation::Options::from_env(&api_tokens::config::lambda_sdk_config()?)?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = deadline(event.context.deadline);
-        let service = &service;
-        async move { Ok::<_, Error>(revocation::handle(service, event.payload, deadline).await?) }
+        let (service, options) = (&service, &options);
+        async move {
+            Ok::<_, Error>(revocation::handle(service, options, event.payload, deadline).await?)
+        }
     }))
     .await
 }

@@ -88,12 +88,14 @@ pub async fn publish<S: EventSink>(
                 sequence_numbers.push(Some(record.sequence_number));
             }
             Err(why) => {
-                tracing::error!(
-                    event_id = raw["eventID"].as_str().unwrap_or("?"),
-                    sequence_number = raw["dynamodb"]["SequenceNumber"].as_str().unwrap_or("?"),
-                    reason = %why,
-                    "stream record skipped: it can never be read"
+                // Acknowledged, not retried: a record that can never be read would otherwise
+                // hold up every change behind it in its shard.
+                let key = format!(
+                    "stream record {} (event {})",
+                    raw["dynamodb"]["SequenceNumber"].as_str().unwrap_or("?"),
+                    raw["eventID"].as_str().unwrap_or("?")
                 );
+                crate::metrics::unreadable_record(&key, &why.to_string());
                 sequence_numbers.push(None);
             }
         }
