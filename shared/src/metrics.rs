@@ -8,6 +8,7 @@
 //! | metric | unit | counted when |
 //! | --- | --- | --- |
 //! | `UnreadableRecords` | Count | a stored item or a stream record does not decode: it is logged (key, reason) and skipped |
+//! | `RevocationEventsRefused` | Count | a revocation event's `source` is not one allowed to revoke (`revocation`) |
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
