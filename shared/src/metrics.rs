@@ -15,27 +15,55 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The CloudWatch namespace of every metric the service emits.
 pub const NAMESPACE: &str = "ApiTokens";
 
+/// A count metric: emitted as EMF in Lambda, and kept in the process for tests to read.
+#[derive(Debug)]
+pub struct Counter {
+    name: &'static str,
+    count: AtomicU64,
+}
+
+impl Counter {
+    /// A counter of the metric `name`.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            count: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one.
+    pub fn add_one(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        emit(self.name, 1);
+    }
+
+    /// How many since the process started.
+    pub fn get(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
 /// The metric of records skipped because they did not decode.
 pub const UNREADABLE_METRIC: &str = "UnreadableRecords";
 
-static UNREADABLE_RECORDS: AtomicU64 = AtomicU64::new(0);
+/// Records skipped because they did not decode.
+pub static UNREADABLE_RECORDS: Counter = Counter::new(UNREADABLE_METRIC);
 
 /// Items skipped because they did not decode, since the process started.
 pub fn unreadable_records() -> u64 {
-    UNREADABLE_RECORDS.load(Ordering::Relaxed)
+    UNREADABLE_RECORDS.get()
 }
 
 /// Logs a stored item that cannot be read and counts it. `key` is the item's `pk` (a token
 /// or credential id, never a secret); `reason` names the field that failed. The caller skips
 /// the item and goes on: one bad record never fails a page or a job.
 pub fn unreadable_record(key: &str, reason: &str) {
-    UNREADABLE_RECORDS.fetch_add(1, Ordering::Relaxed);
     tracing::error!(key, reason, "unreadable record skipped");
-    emit(UNREADABLE_METRIC, 1);
+    UNREADABLE_RECORDS.add_one();
 }
 
 /// Writes one EMF line for `name` when running in Lambda.
-pub fn emit(name: &str, value: u64) {
+fn emit(name: &str, value: u64) {
     let Ok(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME") else {
         return;
     };

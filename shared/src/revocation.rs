@@ -29,7 +29,6 @@
 //! the pass number in the [`PASS_ATTRIBUTE`] message attribute) and the current message is
 //! acknowledged. The receive count only counts real failures.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::{json, Map, Value};
@@ -50,6 +49,8 @@ pub const QUEUE_URL_VAR: &str = "REVOCATION_QUEUE_URL";
 pub const REFUSED: &str = "revocation event refused: source not allowed";
 /// The metric counting refused events (namespace `metrics::NAMESPACE`).
 pub const REFUSED_METRIC: &str = "RevocationEventsRefused";
+/// Refused events.
+pub static REFUSED_EVENTS: crate::metrics::Counter = crate::metrics::Counter::new(REFUSED_METRIC);
 /// The SQS message attribute numbering the passes of a continued `RevokeUserTokens`
 /// (absent on the first).
 pub const PASS_ATTRIBUTE: &str = "revocation_pass";
@@ -58,11 +59,9 @@ pub const PASS_ATTRIBUTE: &str = "revocation_pass";
 /// page, 500 tokens, so a real job never gets near it).
 pub const MAX_PASSES: u32 = 10_000;
 
-static REFUSED_EVENTS: AtomicU64 = AtomicU64::new(0);
-
 /// Events refused for their `source` since the process started.
 pub fn refused_events() -> u64 {
-    REFUSED_EVENTS.load(Ordering::Relaxed)
+    REFUSED_EVENTS.get()
 }
 
 /// How the handler is set up: the accepted sources, and where long jobs continue.
@@ -485,8 +484,7 @@ async fn process<S: TokenStore>(
 ) -> Result<Done, Failed> {
     let via = match envelope(body) {
         Some((source, account)) if !options.allows(source) => {
-            REFUSED_EVENTS.fetch_add(1, Ordering::Relaxed);
-            crate::metrics::emit(REFUSED_METRIC, 1);
+            REFUSED_EVENTS.add_one();
             let kind = body.get("detail-type").and_then(Value::as_str);
             tracing::warn!(id = %delivery.id, source = %source, account = %account, detail_type = kind.unwrap_or_default(), "{REFUSED}");
             return Ok(Done::Refused);
