@@ -823,6 +823,28 @@ type TransactError = SdkError<
 /// Attempts after a transaction is cancelled by a conflicting one.
 const CONFLICT_RETRIES: u32 = 6;
 
+/// A conditional `UpdateItem`'s output, `None` when its condition failed (nothing written).
+fn unless_condition_failed<R>(
+    out: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+    >,
+) -> Result<Option<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>, StoreError>
+where
+    R: std::fmt::Debug,
+{
+    match out {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -1182,16 +1204,9 @@ impl TokenStore for DynamoStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
-        match out {
-            Ok(out) => Ok(out.attributes.and_then(readable)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(unless_condition_failed(out)?
+            .and_then(|out| out.attributes)
+            .and_then(readable))
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
@@ -1222,16 +1237,7 @@ impl TokenStore for DynamoStore {
             .expression_attribute_values(":ow", s(owner))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(unless_condition_failed(out)?.is_some())
     }
 
     async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
@@ -1371,16 +1377,8 @@ impl TokenStore for DynamoStore {
             update.push_str(", last_used_ip = :ip");
             req = req.expression_attribute_values(":ip", s(ip));
         }
-        match req.update_expression(update).send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        let out = req.update_expression(update).send().await;
+        Ok(unless_condition_failed(out)?.is_some())
     }
 
     async fn expire_due(

@@ -19,6 +19,7 @@ use chrono::Duration;
 use integration_tests::{principal, sample_token, App, Reply};
 use serde_json::{json, Value};
 
+use crate::revocation_events::{Fault, Faulty};
 use crate::{ADMIN, USER};
 
 fn days(n: i64) -> Duration {
@@ -993,11 +994,8 @@ async fn a_failing_shard_does_not_stop_the_sweep_of_the_others() {
             ..t
         })
         .await;
-    // Shard 0's due keys point to a cursor position DynamoDB refuses: the shard's step fails.
-    let broken = FailingShard {
-        inner: app.service.store().clone(),
-        shard: 0,
-    };
+    // Every sweep step of shard 0 fails.
+    let broken = Faulty::new(app.service.store().clone(), Fault::FailSweepShard(0));
     let service = api_tokens::TokenService::new(broken, &app.config);
     let err = service.sweep_expired().await.unwrap_err();
     assert!(err.to_string().contains("shard 0"), "{err}");
@@ -1015,105 +1013,4 @@ async fn a_failing_shard_does_not_stop_the_sweep_of_the_others() {
         "every other shard was swept"
     );
     assert!(due.iter().any(|t| schema::due_shard(t.id) != 0));
-}
-
-/// The real store, except that every sweep step of one `by_due` shard fails (as a throttled
-/// or unreachable DynamoDB would make it).
-#[derive(Clone)]
-struct FailingShard {
-    inner: api_tokens::DynamoStore,
-    shard: u32,
-}
-
-mod failing_shard {
-    use super::FailingShard;
-    use api_tokens::model::TokenItem;
-    use api_tokens::store::*;
-    use api_tokens::time::Timestamp;
-    use uuid::Uuid;
-
-    impl TokenStore for FailingShard {
-        async fn expire_due(
-            &self,
-            shard: u32,
-            now: Timestamp,
-            limit: i32,
-            after: Option<&str>,
-        ) -> Result<SweepStep, StoreError> {
-            if shard == self.shard {
-                return Err(StoreError::Unavailable("injected".into()));
-            }
-            self.inner.expire_due(shard, now, limit, after).await
-        }
-        async fn insert(
-            &self,
-            item: &TokenItem,
-            hash: &str,
-            purge_at: Option<Timestamp>,
-            once: Option<&Once>,
-        ) -> Result<Option<Once>, StoreError> {
-            self.inner.insert(item, hash, purge_at, once).await
-        }
-        async fn rotate(&self, r: &Rotation<'_>) -> Result<RotateOutcome, StoreError> {
-            self.inner.rotate(r).await
-        }
-        async fn revoke_batch(
-            &self,
-            changes: &[(TokenItem, TokenItem)],
-            purge_at: Timestamp,
-        ) -> Result<bool, StoreError> {
-            self.inner.revoke_batch(changes, purge_at).await
-        }
-        async fn held(&self, pk: &str) -> Result<Option<Once>, StoreError> {
-            self.inner.held(pk).await
-        }
-        async fn amend(&self, a: &Amendment<'_>) -> Result<Option<TokenItem>, StoreError> {
-            self.inner.amend(a).await
-        }
-        async fn get(&self, id: Uuid) -> Result<Option<TokenItem>, StoreError> {
-            self.inner.get(id).await
-        }
-        async fn credential(&self, id: Uuid) -> Result<Option<Credential>, StoreError> {
-            self.inner.credential(id).await
-        }
-        async fn revoke_credential(
-            &self,
-            id: Uuid,
-            tenant_id: &str,
-            owner: &str,
-        ) -> Result<bool, StoreError> {
-            self.inner.revoke_credential(id, tenant_id, owner).await
-        }
-        async fn revoke(&self, r: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
-            self.inner.revoke(r).await
-        }
-        async fn revoke_write_only(
-            &self,
-            r: &Revocation<'_>,
-        ) -> Result<RevokeOutcome<()>, StoreError> {
-            self.inner.revoke_write_only(r).await
-        }
-        async fn page(&self, q: &PageRequest<'_>) -> Result<Page, StoreError> {
-            self.inner.page(q).await
-        }
-        async fn counts(
-            &self,
-            tenant_id: &str,
-            user_id: Option<&str>,
-        ) -> Result<Counts, StoreError> {
-            self.inner.counts(tenant_id, user_id).await
-        }
-        async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
-            self.inner.batch_get(ids).await
-        }
-        async fn touch(
-            &self,
-            id: Uuid,
-            at: Timestamp,
-            ip: Option<String>,
-            interval: chrono::Duration,
-        ) -> Result<bool, StoreError> {
-            self.inner.touch(id, at, ip, interval).await
-        }
-    }
 }

@@ -271,20 +271,34 @@ async fn a_malformed_eventbridge_event_is_an_error_for_lambda_to_retry_and_dead_
 }
 
 /// Faults DynamoDB Local cannot be made to produce on cue, injected in front of the real
-/// store: a record changed between the page read and its batch, or a throttled batch.
+/// store: a record changed between the page read and its batch, a throttled batch, or a
+/// sweep shard that keeps failing.
 #[derive(Clone)]
-struct Faulty {
+pub(crate) struct Faulty {
     inner: api_tokens::DynamoStore,
     fault: Fault,
     batches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
+impl Faulty {
+    /// The real store `inner`, with `fault`.
+    pub(crate) fn new(inner: api_tokens::DynamoStore, fault: Fault) -> Self {
+        Self {
+            inner,
+            fault,
+            batches: Default::default(),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
-enum Fault {
+pub(crate) enum Fault {
     /// Before the first batch, the first token of it is renamed (so its `updated_at` moves).
     ChangeOneFirst,
     /// The first `n` batches are throttled.
     Throttle(usize),
+    /// Every sweep step of this `by_due` shard fails (as an unreachable DynamoDB would).
+    FailSweepShard(u32),
 }
 
 mod faulty_store {
@@ -393,6 +407,9 @@ mod faulty_store {
             limit: i32,
             after: Option<&str>,
         ) -> Result<api_tokens::store::SweepStep, StoreError> {
+            if matches!(self.fault, Fault::FailSweepShard(s) if s == shard) {
+                return Err(StoreError::Unavailable("injected".into()));
+            }
             self.inner.expire_due(shard, now, limit, after).await
         }
     }
