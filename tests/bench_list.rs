@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use api_tokens::listing::ListQuery;
 use api_tokens::model::{Status, StoredStatus, TokenItem};
+use api_tokens::service::listing::ListQuery;
 use api_tokens::store::record_attributes;
 use api_tokens::{schema, time, DynamoStore, TokenService};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};

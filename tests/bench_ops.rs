@@ -11,8 +11,8 @@ mod bench_support;
 use std::cell::Cell;
 use std::sync::Arc;
 
-use api_tokens::listing::ListQuery;
 use api_tokens::model::Status;
+use api_tokens::service::listing::ListQuery;
 use api_tokens::service::CreateInput;
 use api_tokens::{authorizer, schema, time, DynamoStore, TokenService};
 use bench_support::{metered_client, seed_tenant, Meter, Tally};

@@ -441,7 +441,7 @@ async fn main() {
     );
     // The handler's share of the list route alone: no HTTP, no event, no authorizer.
     let lister = integration_tests::principal(TENANT, ADMIN, &scopes);
-    let (lister, query) = (&lister, &api_tokens::listing::ListQuery::default());
+    let (lister, query) = (&lister, &api_tokens::service::listing::ListQuery::default());
     results.push(
         interleave(
             "list in process: `TokenService::list`, limit 50 (no HTTP, no authorizer)",
@@ -581,7 +581,7 @@ async fn main() {
     let page = app.service.list(lister, query).await.unwrap();
     let (now, t) = (time::now(), Instant::now());
     for _ in 0..iterations {
-        std::hint::black_box(api_tokens::api::list_response(&page, query, now));
+        std::hint::black_box(api_tokens::http::list_response(&page, query, now));
     }
     let answer_ms = t.elapsed().as_secs_f64() * 1000.0 / iterations as f64;
     println!();

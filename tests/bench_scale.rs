@@ -16,8 +16,8 @@ mod bench_support;
 use std::io::Write as _;
 use std::time::Instant;
 
-use api_tokens::listing::{ListQuery, ListResult};
 use api_tokens::model::Status;
+use api_tokens::service::listing::{ListQuery, ListResult};
 use api_tokens::{schema, time, DynamoStore, TokenService};
 use bench_support::{median, percentile, seed_tenant};
 use integration_tests::{dynamodb, endpoint, principal, test_config};

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
+use api_tokens::events::revocation;
 use api_tokens::model::StoredStatus;
-use api_tokens::revocation;
 use api_tokens::store::TokenStore;
 use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;

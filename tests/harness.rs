@@ -279,8 +279,8 @@ pub const EVENT_SOURCES: &[&str] = &[
 
 /// The revocation handler's options as the template sets them, without a continuation
 /// queue: events of [`EVENT_SOURCES`] only.
-pub fn revocation_options() -> api_tokens::revocation::Options {
-    api_tokens::revocation::Options::new(EVENT_SOURCES.iter().copied())
+pub fn revocation_options() -> api_tokens::events::revocation::Options {
+    api_tokens::events::revocation::Options::new(EVENT_SOURCES.iter().copied())
 }
 
 /// A principal for calling the service directly (as the authorizer context would).

@@ -13,7 +13,7 @@
 
 use serde_json::{json, Value};
 
-use crate::identity::Principal;
+use crate::domain::principal::Principal;
 use crate::service::{TokenService, VerifyError};
 use crate::store::TokenStore;
 

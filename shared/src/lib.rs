@@ -1,51 +1,35 @@
 //! # api-tokens
 //!
-//! The library behind every function of the API-token service: the token model, the
-//! DynamoDB store, secret generation and hashing, opaque cursors, request identity, and the
-//! one mapping from errors to HTTP problem responses. Lambda entry points are thin wrappers
-//! around [`api::serve`] and [`authorizer::handle`].
+//! The library behind every function of the API-token service. Its folders are its layers;
+//! each imports only from the layers above it in this table (`scripts/check-layers` enforces
+//! it, and that no two modules import each other, in the test command):
+//!
+//! | layer | folder | what it holds |
+//! | --- | --- | --- |
+//! | leaves | [`support`] | time, CIDR blocks, cursor sealing, secrets, logging, metrics |
+//! | domain | [`domain`] | the token record, scopes, the caller, limits, the error of every use case |
+//! | store | [`store`] | the [`store::TokenStore`] port, its DynamoDB adapter, the table schema |
+//! | config | [`config`] | the environment, SSM keys, SDK clients |
+//! | use cases | [`service`] | create, rotate, revoke, verify, list: [`TokenService`] |
+//! | adapters | [`http`], [`authorizer`], [`events`] | what a Lambda event becomes, and back |
+//!
+//! Lambda entry points are thin wrappers around [`http::serve`], [`authorizer::handle`] and
+//! the handlers in [`events`].
 
-pub mod api;
 pub mod authorizer;
-pub mod bootstrap;
-pub mod cidr;
 pub mod config;
-pub mod cursor;
-pub mod error;
-pub mod idempotency;
-pub mod identity;
-pub mod lifecycle;
-pub mod listing;
-pub mod logging;
-pub mod metrics;
-pub mod model;
-pub mod parameters;
-mod record;
-pub mod revocation;
-pub mod schema;
-pub mod scope;
-pub mod secret;
+pub mod domain;
+pub mod events;
+pub mod http;
 pub mod service;
 pub mod store;
-pub mod time;
-pub mod verify_cache;
+pub mod support;
 
+// The vocabulary every function and test speaks, under short names.
 pub use config::Config;
-pub use error::ApiError;
-pub use identity::Principal;
-pub use service::TokenService;
-pub use store::DynamoStore;
-
-/// The service as every function runs it: configuration from the environment (keys from
-/// SSM Parameter Store where named) and one DynamoDB client, built once per cold start.
-pub async fn service_from_env() -> Result<TokenService<DynamoStore>, config::ConfigError> {
-    let sdk = config::lambda_sdk_config()?;
-    let config = Config::load(&sdk).await?;
-    Ok(TokenService::new(
-        DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config.table_name.clone(),
-        ),
-        &config,
-    ))
-}
+pub use domain::error::ApiError;
+pub use domain::principal::Principal;
+pub use domain::{model, scope};
+pub use service::{service_from_env, TokenService};
+pub use store::{schema, DynamoStore};
+pub use support::{cursor, logging, metrics, secret, time};

@@ -6,8 +6,8 @@
 //! Cases per property come from `PROPTEST_CASES` (proptest's default, 256, when unset), e.g.
 //! `PROPTEST_CASES=20000 cargo test -p api-tokens --test fuzz --release` for a longer run.
 
-use api_tokens::api::{self, CREATE_FIELDS, LIST_PARAMETERS, ROTATE_FIELDS, UPDATE_FIELDS};
 use api_tokens::cursor::{CursorBinding, CursorCodec};
+use api_tokens::http::{self, CREATE_FIELDS, LIST_PARAMETERS, ROTATE_FIELDS, UPDATE_FIELDS};
 use api_tokens::scope::ScopeCatalog;
 use api_tokens::{secret, time, ApiError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -205,7 +205,7 @@ fn valid_create_body() -> impl Strategy<Value = Value> {
     (
         "[A-Za-z0-9][ -~]{0,60}",
         proptest::sample::subsequence(vec!["tokens:read", "tokens:write", "tokens:admin"], 0..=3),
-        1..=api::MAX_EXPIRES_IN_DAYS,
+        1..=http::MAX_EXPIRES_IN_DAYS,
         prop::collection::btree_map("[A-Za-z0-9._:-]{1,64}", "\\PC{0,40}", 0..5),
         prop::collection::vec(
             (any::<[u8; 4]>(), 0..=32u8)
@@ -224,10 +224,10 @@ fn parse_every_body(body: &Value) -> Result<(), TestCaseError> {
     let now = time::now();
     let catalog = ScopeCatalog::default();
     let results = [
-        api::parse_create(body, now, &catalog).map(drop),
-        api::parse_rotate(body, now).map(drop),
-        api::parse_update(body).map(drop),
-        api::parse_revoke(body).map(drop),
+        http::parse_create(body, now, &catalog).map(drop),
+        http::parse_rotate(body, now).map(drop),
+        http::parse_update(body).map(drop),
+        http::parse_revoke(body).map(drop),
     ];
     for result in results {
         if let Err(err) = result {
@@ -395,7 +395,7 @@ proptest! {
         let map: HashMap<String, Vec<String>> = params.into_iter().collect();
         let req = gateway_request("GET", "/tokens", "")
             .with_query_string_parameters(QueryMap::from(map.clone()));
-        if let Err(err) = api::parse_list_query(&req) {
+        if let Err(err) = http::parse_list_query(&req) {
             if let ApiError::Validation(fields) = &err {
                 for f in fields {
                     let name = f.loc.get(1).and_then(Value::as_str).unwrap_or_default();
@@ -425,7 +425,7 @@ proptest! {
         raw.push(junk);
         let raw = raw.join("&");
         let req = gateway_request("GET", "/tokens", &raw);
-        if let Err(err) = api::parse_list_query(&req) {
+        if let Err(err) = http::parse_list_query(&req) {
             assert_names_fields(&err, "query")?;
             assert_client_error(err, &raw)?;
         }
@@ -438,7 +438,7 @@ proptest! {
 proptest! {
     #[test]
     fn a_create_body_with_every_field_valid_is_accepted(body in valid_create_body()) {
-        let parsed = api::parse_create(&body, time::now(), &ScopeCatalog::default());
+        let parsed = http::parse_create(&body, time::now(), &ScopeCatalog::default());
         prop_assert!(parsed.is_ok(), "{:?} refused: {:?}", body, parsed.err());
     }
 
@@ -472,7 +472,7 @@ proptest! {
             req.headers_mut()
                 .insert(CONTENT_TYPE, content_type.parse().unwrap());
         }
-        match api::read_json(&req) {
+        match http::read_json(&req) {
             Ok(Some(body)) => parse_every_body(&body)?,
             Ok(None) => prop_assert!(bytes.is_empty()),
             Err(err) => assert_client_error(err, &bytes)?,
@@ -483,9 +483,9 @@ proptest! {
 #[test]
 fn an_oversized_body_is_a_413_before_it_is_parsed() {
     let mut req = gateway_request("POST", "/tokens", "");
-    *req.body_mut() = Body::Binary(vec![b'{'; api::MAX_BODY_BYTES + 1]);
+    *req.body_mut() = Body::Binary(vec![b'{'; http::MAX_BODY_BYTES + 1]);
     req.headers_mut()
         .insert(CONTENT_TYPE, "application/json".parse().unwrap());
-    let err = api::read_json(&req).unwrap_err();
+    let err = http::read_json(&req).unwrap_err();
     assert_eq!(err.into_response("/tokens").status().as_u16(), 413);
 }

@@ -1,6 +1,6 @@
 //! `POST /tokens`
 
-use api_tokens::{api, time};
+use api_tokens::{http, time};
 use integration_tests::{principal, App, Method};
 use serde_json::json;
 
@@ -80,7 +80,7 @@ async fn a_relative_expiry_counts_from_the_created_at_it_is_stored_with() {
     let alice = principal("acme", "alice", USER);
     let then = time::now() - chrono::Duration::milliseconds(1234);
     let body = json!({"name": "n", "expires_in_days": 30});
-    let input = api::parse_create(&body, then, app.service.scopes()).unwrap();
+    let input = http::parse_create(&body, then, app.service.scopes()).unwrap();
     let minted = app.service.create(&alice, input, None, then).await.unwrap();
     assert_eq!(minted.item.created_at, then);
     assert_eq!(

@@ -158,7 +158,7 @@ async fn no_bad_input_produces_a_server_error() {
         serde_json::json!("\u{0}"),
     ];
 
-    for field in api_tokens::api::CREATE_FIELDS {
+    for field in api_tokens::http::CREATE_FIELDS {
         for v in &values {
             let r = app
                 .post(

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use api_tokens::idempotency::{Keyed, Sealer};
-use api_tokens::listing::{ListQuery, Window};
 use api_tokens::model::Status;
 use api_tokens::model::{StoredStatus, TokenItem};
 use api_tokens::schema::SortField;
+use api_tokens::service::idempotency::{Keyed, Sealer};
+use api_tokens::service::listing::{ListQuery, Window};
 use api_tokens::service::{CreateInput, MAX_LIFETIME_DAYS};
 use api_tokens::store::{Once, TokenStore};
 use api_tokens::{metrics, schema, time};
@@ -797,7 +797,7 @@ async fn a_page_of_the_largest_tokens_ends_before_lambdas_response_limit() {
         let (status, body) = app.get_bytes(&path, &admin).await;
         assert_eq!(status, 200);
         assert!(
-            body.len() <= api_tokens::listing::MAX_PAGE_BYTES,
+            body.len() <= api_tokens::service::listing::MAX_PAGE_BYTES,
             "a page of {} bytes",
             body.len()
         );

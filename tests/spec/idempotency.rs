@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on `POST /tokens` and `POST /tokens/{id}/rotate`
 
-use api_tokens::idempotency::{Keyed, Sealer};
+use api_tokens::service::idempotency::{Keyed, Sealer};
 use api_tokens::store::{Once, TokenStore};
 use api_tokens::time;
 use aws_sdk_dynamodb::types::AttributeValue;

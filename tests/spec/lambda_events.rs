@@ -1,7 +1,7 @@
 //! The functions as Lambda runs them: real-shaped API Gateway events (fixtures in
-//! `tests/fixtures`) through `api::serve`, with the caller taken from the authorizer context.
+//! `tests/fixtures`) through `http::serve`, with the caller taken from the authorizer context.
 
-use api_tokens::{api, DynamoStore, TokenService};
+use api_tokens::{http, DynamoStore, TokenService};
 use integration_tests::{dynamodb, test_config, App, Method};
 use lambda_http::Body;
 use serde_json::Value;
@@ -32,26 +32,30 @@ async fn http_and_rest_api_events_are_served_with_the_authorizer_context() {
 
     // HTTP API on a named stage (the raw path carries `/prod`): routed by the route key.
     for fixture in ["http-api-get-token.json", "rest-api-get-token.json"] {
-        let resp = api::serve(&app.service, event(fixture, &id, &id), api::LIST_FUNCTION)
+        let resp = http::serve(&app.service, event(fixture, &id, &id), http::LIST_FUNCTION)
             .await
             .unwrap();
         assert_eq!(resp.status(), 200, "{fixture}: {:?}", resp.body());
         assert_eq!(json_of(&resp)["id"], id.as_str());
 
         // The context says alice: bob's token is out of reach.
-        let resp = api::serve(
+        let resp = http::serve(
             &app.service,
             event(fixture, &bob_id, &id),
-            api::LIST_FUNCTION,
+            http::LIST_FUNCTION,
         )
         .await
         .unwrap();
         assert_eq!(resp.status(), 404, "{fixture}");
 
         // A function only serves its own routes.
-        let resp = api::serve(&app.service, event(fixture, &id, &id), api::CREATE_FUNCTION)
-            .await
-            .unwrap();
+        let resp = http::serve(
+            &app.service,
+            event(fixture, &id, &id),
+            http::CREATE_FUNCTION,
+        )
+        .await
+        .unwrap();
         assert_eq!(resp.status(), 404, "{fixture}");
     }
 }
@@ -73,7 +77,7 @@ async fn an_event_without_authorizer_context_is_401() {
         .remove("authorizer");
     let text = v.to_string().replace("{{TOKEN_ID}}", &id);
     let req = lambda_http::request::from_str(&text).unwrap();
-    let resp = api::serve(&app.service, req, api::LIST_FUNCTION)
+    let resp = http::serve(&app.service, req, http::LIST_FUNCTION)
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use api_tokens::lifecycle::{self, BatchResponse, EventBridgeSink, Kind, PublisherConfig};
+use api_tokens::events::lifecycle::{self, BatchResponse, EventBridgeSink, Kind, PublisherConfig};
 use integration_tests::{endpoint, App, HttpClient, Method, Reply};
 use serde_json::{json, Value};
 

@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
-use api_tokens::listing::ListQuery;
 use api_tokens::model::{Status, StoredStatus, TokenItem};
 use api_tokens::schema::SortField;
+use api_tokens::service::listing::ListQuery;
 use api_tokens::service::CreateInput;
 use api_tokens::time::{self, Timestamp};
 use chrono::Duration;
@@ -576,7 +576,7 @@ async fn key_condition_filters_read_exactly_one_page_plus_one_item_in_one_query(
             "created window",
             &root,
             query(ListQuery {
-                created: api_tokens::listing::Window {
+                created: api_tokens::service::listing::Window {
                     after: Some(w.mid),
                     before: None,
                 },

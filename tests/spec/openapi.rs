@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use api_tokens::api::{
+use api_tokens::http::{
     self, ListBody, CREATE_FIELDS, LIST_PARAMETERS, ROTATE_FIELDS, UPDATE_FIELDS,
 };
 use api_tokens::model::CreatedView;
@@ -57,7 +57,7 @@ fn every_route_is_in_the_spec_and_nothing_else() {
             ));
         }
     }
-    let served: BTreeSet<String> = api::ROUTES
+    let served: BTreeSet<String> = http::ROUTES
         .iter()
         .map(|(m, p, _)| format!("{m} {p}"))
         .collect();

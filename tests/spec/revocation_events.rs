@@ -1,8 +1,8 @@
-//! Revocation by EventBridge events and SQS messages (`api_tokens::revocation`), driven by
+//! Revocation by EventBridge events and SQS messages (`api_tokens::events::revocation`), driven by
 //! the real-shaped fixtures in `tests/fixtures/`.
 
+use api_tokens::events::revocation::{self, Failed, Malformed};
 use api_tokens::model::{StoredStatus, TokenItem};
-use api_tokens::revocation::{self, Failed, Malformed};
 use api_tokens::store::TokenStore;
 use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;

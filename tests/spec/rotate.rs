@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use api_tokens::listing::ListQuery;
 use api_tokens::model::Status;
+use api_tokens::service::listing::ListQuery;
 use api_tokens::service::CreateInput;
 use api_tokens::time;
 use integration_tests::{principal, App};

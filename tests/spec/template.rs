@@ -1,6 +1,6 @@
 //! `template.yaml` declares the same table and routes as the code.
 
-use api_tokens::{api, schema};
+use api_tokens::{http, schema};
 use serde_yaml::Value;
 
 fn template() -> Value {
@@ -82,7 +82,7 @@ fn the_api_routes_match_the_code() {
         }
     }
     declared.sort();
-    let mut code: Vec<String> = api::ROUTES
+    let mut code: Vec<String> = http::ROUTES
         .iter()
         .map(|(m, p, _)| format!("{m} {p}"))
         .collect();
@@ -104,11 +104,11 @@ fn every_function_builds_a_workspace_binary_and_serves_exactly_its_routes() {
                 .map(|n| n.trim_matches('"').to_string())
         })
         .collect();
-    let serves = |binary: &str| -> &[api::Operation] {
+    let serves = |binary: &str| -> &[http::Operation] {
         match binary {
-            "tokens-list" => api::LIST_FUNCTION,
-            "tokens-create" => api::CREATE_FUNCTION,
-            "tokens-revoke" => api::REVOKE_FUNCTION,
+            "tokens-list" => http::LIST_FUNCTION,
+            "tokens-create" => http::CREATE_FUNCTION,
+            "tokens-revoke" => http::REVOKE_FUNCTION,
             _ => &[],
         }
     };
@@ -126,7 +126,7 @@ fn every_function_builds_a_workspace_binary_and_serves_exactly_its_routes() {
             "{binary} is not a package under functions/"
         );
         assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
-        let mut routed: Vec<api::Operation> = resource["Properties"]["Events"]
+        let mut routed: Vec<http::Operation> = resource["Properties"]["Events"]
             .as_mapping()
             .into_iter()
             .flatten()
@@ -134,7 +134,7 @@ fn every_function_builds_a_workspace_binary_and_serves_exactly_its_routes() {
             .map(|(_, e)| {
                 let method = e["Properties"]["Method"].as_str().unwrap().to_uppercase();
                 let path = e["Properties"]["Path"].as_str().unwrap();
-                api::ROUTES
+                http::ROUTES
                     .iter()
                     .find(|(m, p, _)| m.as_str() == method && *p == path)
                     .map(|(_, _, op)| *op)
@@ -184,7 +184,7 @@ fn yaml(v: &Value) -> String {
 fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
     let t = template();
     let env = &t["Globals"]["Function"]["Environment"]["Variables"];
-    for (value_var, parameter_var) in api_tokens::parameters::KEY_PARAMETERS {
+    for (value_var, parameter_var) in api_tokens::config::parameters::KEY_PARAMETERS {
         assert!(
             env[value_var].is_null(),
             "{value_var} must not be a plain value"
@@ -349,12 +349,15 @@ fn only_the_configured_sources_and_accounts_may_revoke_by_event() {
     let function = &t["Resources"]["TokensRevokeEventsFunction"]["Properties"];
     let env = &function["Environment"]["Variables"];
     assert_eq!(
-        yaml(&env[api_tokens::revocation::SOURCES_VAR]),
+        yaml(&env[api_tokens::events::revocation::SOURCES_VAR]),
         "!Join\n- ','\n- !Ref RevocationEventSources"
     );
     let alarm = &t["Resources"]["RevocationEventsRefusedAlarm"]["Properties"];
     assert_eq!(alarm["Namespace"], api_tokens::metrics::NAMESPACE);
-    assert_eq!(alarm["MetricName"], api_tokens::revocation::REFUSED_METRIC);
+    assert_eq!(
+        alarm["MetricName"],
+        api_tokens::events::revocation::REFUSED_METRIC
+    );
     assert_eq!(
         yaml(&alarm["Dimensions"][0]["Value"]),
         "!Ref TokensRevokeEventsFunction"
@@ -366,7 +369,7 @@ fn the_revocation_function_may_send_only_its_continuations_to_its_own_queue() {
     let t = template();
     let function = &t["Resources"]["TokensRevokeEventsFunction"]["Properties"];
     assert_eq!(
-        yaml(&function["Environment"]["Variables"][api_tokens::revocation::QUEUE_URL_VAR]),
+        yaml(&function["Environment"]["Variables"][api_tokens::events::revocation::QUEUE_URL_VAR]),
         "!Ref RevocationQueue"
     );
     let statements: Vec<&Value> = function["Policies"]

@@ -20,8 +20,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use api_tokens::bootstrap::{self, BootstrapError, FirstAdmin};
 use api_tokens::config::ConfigError;
+use api_tokens::service::bootstrap::{self, BootstrapError, FirstAdmin};
 use api_tokens::time::Timestamp;
 use api_tokens::{Config, DynamoStore, TokenService};
 use aws_sdk_ssm::error::DisplayErrorContext;
@@ -220,7 +220,7 @@ fn parse_mint(args: &[String]) -> Result<MintFirstAdmin, CommandError> {
         let id = o
             .remove(flag)
             .ok_or_else(|| usage(format!("{flag} is required")))?;
-        if !api_tokens::api::valid_id(&id) {
+        if !api_tokens::http::valid_id(&id) {
             return Err(usage(format!(
                 "{flag} must be 1..=128 of [A-Za-z0-9._@:+-]"
             )));

@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use api_tokens::api::{self, Matched};
+use api_tokens::http::{self, Matched};
 use api_tokens::store::TokenStore;
 use api_tokens::{authorizer, ApiError, TokenService};
 use base64::engine::general_purpose::STANDARD;
@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 
 /// Bodies larger than this are refused before they reach a handler (API Gateway's own cap
-/// is 10 MB; the handlers cap at [`api::MAX_BODY_BYTES`]).
+/// is 10 MB; the handlers cap at [`http::MAX_BODY_BYTES`]).
 const MAX_READ_BYTES: usize = 1024 * 1024;
 
 /// Accepts connections on `listener` until the future is dropped.
@@ -61,13 +61,13 @@ pub async fn handle<S: TokenStore>(
     let path = parts.uri.path().to_string();
     let body = match Limited::new(body, MAX_READ_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return problem(ApiError::PayloadTooLarge(api::MAX_BODY_BYTES), &path),
+        Err(_) => return problem(ApiError::PayloadTooLarge(http::MAX_BODY_BYTES), &path),
     };
-    let matched = match api::match_route(&parts.method, &path) {
+    let matched = match http::match_route(&parts.method, &path) {
         Ok(m) => m,
         Err(e) => return problem(e, &path),
     };
-    let template = api::ROUTES
+    let template = http::ROUTES
         .iter()
         .find(|(_, _, op)| *op == matched.operation)
         .map(|(m, t, _)| format!("{m} {t}"))
@@ -124,7 +124,7 @@ pub async fn handle<S: TokenStore>(
         Ok(r) => r,
         Err(e) => return problem(ApiError::Internal(format!("event: {e}")), &path),
     };
-    let resp = match api::serve(service, lambda_req, api::ALL_OPERATIONS).await {
+    let resp = match http::serve(service, lambda_req, http::ALL_OPERATIONS).await {
         Ok(r) => r,
         Err(never) => match never {},
     };

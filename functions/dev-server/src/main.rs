@@ -8,8 +8,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use api_tokens::service::bootstrap;
 use api_tokens::service::CreateInput;
-use api_tokens::{bootstrap, config, schema, Config, DynamoStore, TokenService};
+use api_tokens::{config, schema, Config, DynamoStore, TokenService};
 use tokio::net::TcpListener;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -1,7 +1,7 @@
 //! DynamoDB Streams Lambda: publishes every committed token change as a lifecycle event on
-//! EventBridge (see `api_tokens::lifecycle`), reporting failed records for retry.
+//! EventBridge (see `api_tokens::events::lifecycle`), reporting failed records for retry.
 
-use api_tokens::lifecycle::{self, EventBridgeSink};
+use api_tokens::events::lifecycle::{self, EventBridgeSink};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 

@@ -1,9 +1,9 @@
 //! Revocation requested by other AWS services: SQS batches and EventBridge events
-//! (see `api_tokens::revocation`).
+//! (see `api_tokens::events::revocation`).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use api_tokens::revocation;
+use api_tokens::events::revocation;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 

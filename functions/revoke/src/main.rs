@@ -1,6 +1,6 @@
 //! Lambda function that revokes tokens (POST /tokens/{id}/revoke, DELETE /tokens/{id}).
 
-use api_tokens::api;
+use api_tokens::http;
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
     let service = api_tokens::service_from_env().await?;
     run(service_fn(|req| {
-        api::serve(&service, req, api::REVOKE_FUNCTION)
+        http::serve(&service, req, http::REVOKE_FUNCTION)
     }))
     .await
 }

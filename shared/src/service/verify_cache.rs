@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use ring::digest;
 
-use crate::identity::Principal;
+use crate::domain::principal::Principal;
 use crate::service::Rejection;
-use crate::time::{self, Timestamp};
+use crate::support::time::{self, Timestamp};
 
 /// Verified (positive) results kept at most per instance.
 pub const MAX_VERIFIED: usize = 10_000;

@@ -14,9 +14,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::model::TokenItem;
-use crate::schema;
-use crate::time::{self, Timestamp};
+use crate::domain::model::TokenItem;
+use crate::store::schema;
+use crate::support::time::{self, Timestamp};
 
 /// The `principalId` of the `userIdentity` DynamoDB puts on the deletions its TTL makes.
 const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";

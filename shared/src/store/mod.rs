@@ -13,6 +13,9 @@
 //! | counts | 1 `BatchGetItem` (the counter shards) |
 //! | by ids | 1 `BatchGetItem` (≤ 100 ids) |
 
+mod record;
+pub mod schema;
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
@@ -25,9 +28,9 @@ use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::model::{StoredStatus, TokenItem};
-use crate::schema::{self, Index};
-use crate::time::{self, Timestamp};
+use crate::domain::model::{StoredStatus, TokenItem};
+use crate::store::schema::Index;
+use crate::support::time::{self, Timestamp};
 
 /// A store failure. Throttling and unavailability are retryable by the client (503).
 #[derive(Debug, thiserror::Error)]
@@ -862,7 +865,7 @@ fn readable<T: Decode>(item: HashMap<String, AttributeValue>) -> Option<T> {
         _ => "(no pk)".to_string(),
     };
     T::decode(item)
-        .map_err(|e| crate::metrics::unreadable_record(&key, &e.to_string()))
+        .map_err(|e| crate::support::metrics::unreadable_record(&key, &e.to_string()))
         .ok()
 }
 
@@ -874,7 +877,7 @@ trait Decode: Sized {
 /// Token records: the hot read (a list page has up to 101), decoded field by field.
 impl Decode for TokenItem {
     fn decode(item: HashMap<String, AttributeValue>) -> Result<Self, StoreError> {
-        crate::record::token_item(item).map_err(StoreError::Corrupt)
+        crate::store::record::token_item(item).map_err(StoreError::Corrupt)
     }
 }
 

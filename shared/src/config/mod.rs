@@ -16,6 +16,8 @@
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
 
+pub mod parameters;
+
 use std::env;
 
 use aws_config::BehaviorVersion;
@@ -23,10 +25,9 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
-use crate::cursor::{CursorCodec, KEY_LEN};
-use crate::parameters;
-use crate::scope::ScopeCatalog;
-use crate::secret;
+use crate::domain::scope::ScopeCatalog;
+use crate::support::cursor::{CursorCodec, KEY_LEN};
+use crate::support::secret;
 
 /// A configuration value is missing or invalid. Names the variable, never its value.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +160,7 @@ impl Config {
                 .ok_or_else(|| bad("RETENTION_DAYS", "must be a whole number of days, 1..=3650"))?,
         };
         let list_read_budget = match get("LIST_READ_BUDGET").filter(|v| !v.is_empty()) {
-            None => crate::listing::READ_BUDGET,
+            None => crate::service::listing::READ_BUDGET,
             Some(v) => v
                 .parse::<usize>()
                 .ok()

@@ -9,13 +9,13 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::model::TokenItem;
-use crate::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
-use crate::secret::TokenSecret;
+use crate::domain::error::ApiError;
+use crate::domain::model::TokenItem;
+use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
 use crate::service::{CreateInput, TokenService};
 use crate::store::{StoreError, TokenStore};
-use crate::time::Timestamp;
-use crate::ApiError;
+use crate::support::secret::TokenSecret;
+use crate::support::time::Timestamp;
 
 /// The `created_by` of a token the operator's tool minted.
 pub const CREATED_BY: &str = "tokens-admin";

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::time::{self, Timestamp};
+use crate::support::time::{self, Timestamp};
 
 /// The lifecycle state written to the table. The expiry sweeper moves `active` tokens past
 /// `expires_at` to `expired`; until it does, reads still compute `expired` from `expires_at`,

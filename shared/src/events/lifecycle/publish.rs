@@ -95,7 +95,7 @@ pub async fn publish<S: EventSink>(
                     raw["dynamodb"]["SequenceNumber"].as_str().unwrap_or("?"),
                     raw["eventID"].as_str().unwrap_or("?")
                 );
-                crate::metrics::unreadable_record(&key, &why.to_string());
+                crate::support::metrics::unreadable_record(&key, &why.to_string());
                 sequence_numbers.push(None);
             }
         }

@@ -395,12 +395,12 @@ mod tests {
     }
 
     fn mint() -> (String, String) {
-        let secret = crate::secret::generate(
+        let secret = crate::support::secret::generate(
             "tkn",
             uuid::Uuid::now_v7(),
             &ring::rand::SystemRandom::new(),
         );
-        let hash = crate::secret::SecretHasher::new(&[7u8; 32]).hash(&secret);
+        let hash = crate::support::secret::SecretHasher::new(&[7u8; 32]).hash(&secret);
         (secret.expose().to_string(), hash)
     }
 
@@ -419,7 +419,7 @@ mod tests {
         assert!(out.contains(&id) && out.contains(&"a".repeat(REDACTED_RUN - 1)));
         for prefix in ["ab", "abcdefghij"] {
             let rng = ring::rand::SystemRandom::new();
-            let s = crate::secret::generate(prefix, uuid::Uuid::max(), &rng);
+            let s = crate::support::secret::generate(prefix, uuid::Uuid::max(), &rng);
             assert_eq!(redact(s.expose().as_bytes()).as_ref(), REDACTED.as_bytes());
         }
         // Escapes before a run stay escapes: the JSON line still parses.
@@ -594,7 +594,7 @@ mod tests {
             init();
             let sdk = crate::config::lambda_sdk_config().unwrap();
             let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-            let hasher = crate::secret::SecretHasher::new(&[7u8; 32]);
+            let hasher = crate::support::secret::SecretHasher::new(&[7u8; 32]);
             let handler = lambda_http::service_fn(|req: Request| {
                 let (dynamodb, hasher) = (dynamodb.clone(), hasher.clone());
                 async move {
@@ -607,13 +607,13 @@ mod tests {
                     // Careless lines of our own: the writer must blank them.
                     tracing::trace!(authorization = %header, "handler saw");
                     let presented = header.strip_prefix("Bearer ").unwrap_or_default();
-                    let token = crate::secret::parse(presented)?;
+                    let token = crate::support::secret::parse(presented)?;
                     let got = dynamodb
                         .get_item()
                         .table_name("tokens")
                         .key(
                             "pk",
-                            AttributeValue::S(crate::schema::credential_pk(token.id)),
+                            AttributeValue::S(crate::store::schema::credential_pk(token.id)),
                         )
                         .consistent_read(true)
                         .send()

@@ -21,8 +21,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, hmac};
 use serde_json::Value;
 
-use crate::identity::Principal;
-use crate::schema;
+use crate::domain::principal::Principal;
+use crate::store::schema;
 
 /// How long a key replays its first result.
 pub const WINDOW: Duration = Duration::hours(24);
@@ -143,7 +143,7 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::tests::alice;
+    use crate::domain::principal::tests::alice;
     use serde_json::json;
 
     #[test]

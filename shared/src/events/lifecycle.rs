@@ -24,8 +24,8 @@ use ring::digest::{digest, SHA256};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::model::{StoredStatus, TokenItem};
-use crate::time::{self, Timestamp};
+use crate::domain::model::{StoredStatus, TokenItem};
+use crate::support::time::{self, Timestamp};
 
 pub use eventbridge::{EventBridgeSink, PublisherConfig};
 pub use publish::{
@@ -227,7 +227,7 @@ pub fn event_id(stream_event_id: &str, kind: Kind) -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::tests::item;
+    use crate::domain::model::tests::item;
 
     fn record(change: Change) -> StreamRecord {
         StreamRecord {

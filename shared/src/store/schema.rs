@@ -30,8 +30,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use uuid::Uuid;
 
-use crate::model::{StoredStatus, TokenItem};
-use crate::time::{self, Timestamp};
+use crate::domain::model::{StoredStatus, TokenItem};
+use crate::support::time::{self, Timestamp};
 
 /// Partition key of the table.
 pub const PK: &str = "pk";
@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn sort_keys_order_by_value_then_id_and_give_the_id_back() {
-        let mut a = crate::model::tests::item();
+        let mut a = crate::domain::model::tests::item();
         let mut b = a.clone();
         a.id = Uuid::from_u128(1);
         b.id = Uuid::from_u128(2);
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn names_sort_case_insensitively_and_a_prefix_sorts_first() {
-        let mut a = crate::model::tests::item();
+        let mut a = crate::domain::model::tests::item();
         let mut b = a.clone();
         let mut c = a.clone();
         a.name = "Deploy".into();
@@ -422,7 +422,7 @@ mod tests {
 
     #[test]
     fn missing_times_sort_at_the_documented_ends() {
-        let dated = crate::model::tests::item();
+        let dated = crate::domain::model::tests::item();
         let mut never = dated.clone();
         never.expires_at = None;
         assert!(SortField::ExpiresAt.key_of(&never) > SortField::ExpiresAt.key_of(&dated));
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn only_stored_active_tokens_with_an_expiry_are_due() {
-        let mut t = crate::model::tests::item();
+        let mut t = crate::domain::model::tests::item();
         let has_due = |t: &TokenItem| index_keys(t).iter().any(|(k, _)| *k == "due_pk");
         assert!(has_due(&t));
         t.status = StoredStatus::Revoked;
@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn group_partitions_hold_live_and_revoked_tokens_apart() {
-        let mut t = crate::model::tests::item();
+        let mut t = crate::domain::model::tests::item();
         let key = |t: &TokenItem, attr: &str| {
             index_keys(t)
                 .into_iter()

@@ -7,8 +7,8 @@ use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use serde_json::Value;
 
-use crate::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
-use crate::time::{self, Timestamp};
+use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+use crate::support::time::{self, Timestamp};
 
 /// The verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -50,7 +50,8 @@ pub const REFUSED: &str = "revocation event refused: source not allowed";
 /// The metric counting refused events (namespace `metrics::NAMESPACE`).
 pub const REFUSED_METRIC: &str = "RevocationEventsRefused";
 /// Refused events.
-pub static REFUSED_EVENTS: crate::metrics::Counter = crate::metrics::Counter::new(REFUSED_METRIC);
+pub static REFUSED_EVENTS: crate::support::metrics::Counter =
+    crate::support::metrics::Counter::new(REFUSED_METRIC);
 /// The SQS message attribute numbering the passes of a continued `RevokeUserTokens`
 /// (absent on the first).
 pub const PASS_ATTRIBUTE: &str = "revocation_pass";
@@ -281,7 +282,7 @@ fn fields(obj: &Map<String, Value>) -> Result<Revoke, Malformed> {
     };
     let id = |k: &str| -> Result<Option<String>, Malformed> {
         match text(k, 128)? {
-            Some(v) if !crate::api::valid_id(&v) => Err(Malformed::Fields(format!(
+            Some(v) if !crate::http::valid_id(&v) => Err(Malformed::Fields(format!(
                 "{k} must be 1..=128 of [A-Za-z0-9._@:+-]"
             ))),
             v => Ok(v),

@@ -10,17 +10,17 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, FieldError};
-use crate::idempotency::{self, Keyed};
-use crate::identity::Principal;
-use crate::listing::{ListQuery, ListResult, MAX_TOKEN_IDS};
-use crate::model::Status;
-use crate::model::{CreatedView, TokenView};
-use crate::schema::SortField;
+use crate::domain::error::{ApiError, FieldError};
+use crate::domain::model::Status;
+use crate::domain::model::{CreatedView, TokenView};
+use crate::domain::principal::Principal;
+use crate::service::idempotency::{self, Keyed};
+use crate::service::listing::{ListQuery, ListResult, MAX_TOKEN_IDS};
 use crate::service::{CreateInput, Minted, RotateInput, TokenService, MAX_GRACE_PERIOD};
+use crate::store::schema::SortField;
 use crate::store::Patch;
 use crate::store::TokenStore;
-use crate::time::{self, Timestamp};
+use crate::support::time::{self, Timestamp};
 use uuid::Uuid;
 
 /// Largest request body accepted, in bytes.
@@ -847,7 +847,7 @@ pub const MAX_ALLOWED_IPS: usize = 32;
 /// list rather than one per entry, so a 64 KiB body cannot make a megabyte-sized problem.
 pub const MAX_SCOPES: usize = 100;
 
-fn max_scopes(catalog: &crate::scope::ScopeCatalog) -> usize {
+fn max_scopes(catalog: &crate::domain::scope::ScopeCatalog) -> usize {
     MAX_SCOPES.max(catalog.all().len())
 }
 
@@ -895,7 +895,7 @@ pub const CREATE_FIELDS: [&str; 8] = [
 pub fn parse_create(
     body: &Value,
     now: Timestamp,
-    catalog: &crate::scope::ScopeCatalog,
+    catalog: &crate::domain::scope::ScopeCatalog,
 ) -> Result<CreateInput, ApiError> {
     let mut c = Checker::new(body, &CREATE_FIELDS)?;
     if c.get("name").is_none() {
@@ -973,7 +973,7 @@ pub fn parse_create(
         Some(Value::Array(list)) if list.len() <= MAX_ALLOWED_IPS => {
             for (i, v) in list.iter().enumerate() {
                 let at = vec!["body".into(), "allowed_ips".into(), Value::from(i)];
-                match v.as_str().map(str::parse::<crate::cidr::Cidr>) {
+                match v.as_str().map(str::parse::<crate::support::cidr::Cidr>) {
                     Some(Ok(cidr)) => allowed_ips.push(cidr.to_string()),
                     Some(Err(why)) => c.errors.push(FieldError::new(at, "cidr_parsing", why)),
                     None => {
@@ -1093,7 +1093,7 @@ pub fn parse_revoke(body: &Value) -> Result<Option<String>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::ScopeCatalog;
+    use crate::domain::scope::ScopeCatalog;
     use serde_json::json;
 
     fn create(body: Value) -> Result<CreateInput, ApiError> {

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
-use crate::model::{StoredStatus, TokenItem};
-use crate::time::{self, Timestamp};
+use crate::domain::model::{StoredStatus, TokenItem};
+use crate::support::time::{self, Timestamp};
 
 /// Decodes a token record; attributes it does not know (the key, index keys, the TTL) are
 /// ignored. The error names the field.
@@ -164,17 +164,17 @@ mod tests {
             rotated_to: Some(Uuid::now_v7()),
             updated_by: Some("root".into()),
             status: StoredStatus::Revoked,
-            ..crate::model::tests::item()
+            ..crate::domain::model::tests::item()
         }
     }
 
     #[test]
     fn reads_what_the_store_writes_every_field_set_or_none() {
-        for item in [full(), crate::model::tests::item()] {
+        for item in [full(), crate::domain::model::tests::item()] {
             let written = record_attributes(&item, Some(time::now())).unwrap();
             assert_eq!(token_item(written).unwrap(), item);
         }
-        let mut expired = crate::model::tests::item();
+        let mut expired = crate::domain::model::tests::item();
         expired.status = StoredStatus::Expired;
         let written = record_attributes(&expired, None).unwrap();
         assert_eq!(token_item(written).unwrap(), expired);

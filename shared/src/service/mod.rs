@@ -1,6 +1,11 @@
 //! The domain operations: create, get, list, revoke, verify. Transport-free: the HTTP layer
 //! (`api`) and the authorizer call these with a verified [`Principal`].
 
+pub mod bootstrap;
+pub mod idempotency;
+pub mod listing;
+pub mod verify_cache;
+
 use std::collections::BTreeMap;
 
 use chrono::Duration;
@@ -8,23 +13,23 @@ use futures_util::StreamExt;
 use ring::rand::SystemRandom;
 use uuid::Uuid;
 
-use crate::cidr::Cidr;
 use crate::config::Config;
-use crate::cursor::CursorCodec;
-use crate::error::ApiError;
-use crate::idempotency::{self, Keyed, Sealer};
-use crate::identity::Principal;
-use crate::listing::{self, ListQuery, ListResult};
-use crate::model::{Status, StoredStatus, TokenItem};
-use crate::schema;
-use crate::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
-use crate::secret::{self, SecretHasher, TokenSecret};
+use crate::domain::error::ApiError;
+use crate::domain::model::{Status, StoredStatus, TokenItem};
+use crate::domain::principal::Principal;
+use crate::domain::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+use crate::service::idempotency::{Keyed, Sealer};
+use crate::service::listing::{ListQuery, ListResult};
+use crate::service::verify_cache::VerifyCache;
+use crate::store::schema;
 use crate::store::{
     Amendment, KeyRange, Once, PageRequest, Patch, Revocation, RevokeOutcome, RotateOutcome,
     Rotation, StoreError, TokenStore,
 };
-use crate::time::{self, Timestamp};
-use crate::verify_cache::VerifyCache;
+use crate::support::cidr::Cidr;
+use crate::support::cursor::CursorCodec;
+use crate::support::secret::{self, SecretHasher, TokenSecret};
+use crate::support::time::{self, Timestamp};
 
 /// A validated creation request (see `api::parse_create` for the field rules).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -243,7 +248,7 @@ impl<S: TokenStore> TokenService<S> {
         input: CreateInput,
         now: Timestamp,
     ) -> Result<(TokenItem, TokenSecret), ApiError> {
-        if !crate::api::valid_id(tenant_id) || !crate::api::valid_id(owner) {
+        if !crate::http::valid_id(tenant_id) || !crate::http::valid_id(owner) {
             return Err(ApiError::Internal(
                 "tenant and user ids must be 1..=128 of [A-Za-z0-9._@:+-]".into(),
             ));
@@ -492,7 +497,7 @@ impl<S: TokenStore> TokenService<S> {
         }
     }
 
-    /// One page of tokens matching `query` (see [`crate::listing`]).
+    /// One page of tokens matching `query` (see [`crate::service::listing`]).
     pub async fn list(
         &self,
         caller: &Principal,
@@ -870,7 +875,7 @@ impl<S: TokenStore> TokenService<S> {
             // in (rustc's layout queries otherwise overflow their depth limit).
             None => Box::pin(self.verify_and_remember(presented)).await,
         }?;
-        if !crate::cidr::allows(&principal.allowed_ips, source_ip) {
+        if !crate::support::cidr::allows(&principal.allowed_ips, source_ip) {
             return Err(Rejection::IpNotAllowed.into());
         }
         self.record_use(&principal, source_ip);
@@ -897,9 +902,9 @@ impl<S: TokenStore> TokenService<S> {
                 return;
             }
             // Bounded without a clear (which would let every token write again at once).
-            crate::verify_cache::make_room_in_touched(
+            crate::service::verify_cache::make_room_in_touched(
                 &mut touched,
-                crate::verify_cache::MAX_TOUCHED,
+                crate::service::verify_cache::MAX_TOUCHED,
                 now,
                 self.touch_interval,
             );
@@ -1175,4 +1180,19 @@ fn answer<R>(
 
 fn visible_to(caller: &Principal, item: &TokenItem) -> bool {
     item.tenant_id == caller.tenant_id && (caller.is_admin() || item.user_id == caller.user_id)
+}
+
+/// The service as every function runs it: configuration from the environment (keys from
+/// SSM Parameter Store where named) and one DynamoDB client, built once per cold start.
+pub async fn service_from_env(
+) -> Result<TokenService<crate::store::DynamoStore>, crate::config::ConfigError> {
+    let sdk = crate::config::lambda_sdk_config()?;
+    let config = Config::load(&sdk).await?;
+    Ok(TokenService::new(
+        crate::store::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table_name.clone(),
+        ),
+        &config,
+    ))
 }

@@ -67,11 +67,14 @@ fn emit(name: &str, value: u64) {
     let Ok(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME") else {
         return;
     };
-    println!("{}", emf_line(&function, name, value, crate::time::now()));
+    println!(
+        "{}",
+        emf_line(&function, name, value, crate::support::time::now())
+    );
 }
 
 /// The EMF document of one count, with the function's name as its only dimension.
-fn emf_line(function: &str, name: &str, value: u64, at: crate::time::Timestamp) -> String {
+fn emf_line(function: &str, name: &str, value: u64, at: crate::support::time::Timestamp) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": at.timestamp_millis(),
@@ -93,7 +96,7 @@ mod tests {
 
     #[test]
     fn an_emf_line_names_its_metric_namespace_and_dimension() {
-        let at = crate::time::parse("2026-12-01T00:00:00Z").unwrap();
+        let at = crate::support::time::parse("2026-12-01T00:00:00Z").unwrap();
         let line: serde_json::Value =
             serde_json::from_str(&emf_line("list", "UnreadableRecords", 1, at)).unwrap();
         let directive = &line["_aws"]["CloudWatchMetrics"][0];

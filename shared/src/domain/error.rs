@@ -152,7 +152,7 @@ impl ApiError {
         if let Self::Validation(errors) = &self {
             body["errors"] = serde_json::to_value(errors).unwrap_or_default();
         }
-        let mut resp = crate::api::json_response(status, &body);
+        let mut resp = crate::http::json_response(status, &body);
         let headers = resp.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

@@ -10,14 +10,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
-use crate::cursor::{CursorBinding, CursorCodec};
-use crate::error::ApiError;
-use crate::identity::Principal;
-use crate::model::{Status, StoredStatus, TokenItem};
-use crate::schema::{self, Index, Partition, SortField};
-use crate::scope::{TOKENS_ADMIN, TOKENS_READ};
+use crate::domain::error::ApiError;
+use crate::domain::model::{Status, StoredStatus, TokenItem};
+use crate::domain::principal::Principal;
+use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ};
+use crate::store::schema::{self, Index, Partition, SortField};
 use crate::store::{KeyRange, PageRequest, StoreError, TokenStore};
-use crate::time::{self, Timestamp};
+use crate::support::cursor::{CursorBinding, CursorCodec};
+use crate::support::time::{self, Timestamp};
 
 /// Default of the most items one list request reads when filters are not key conditions
 /// (`LIST_READ_BUDGET`).

@@ -16,7 +16,7 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_L
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::api::MAX_NAME_CHARS;
+use crate::http::MAX_NAME_CHARS;
 
 /// Most UTF-8 bytes one character of a name takes once lowercased, as `name_sk` stores it. A
 /// character of 4 bytes lowercases to 4 at most; the few whose lowercase is longer than
@@ -295,7 +295,7 @@ mod tests {
         for (name, longest) in [("𐐀", true), ("𝔸", true), ("İ", false), ("a", false)] {
             let name = name.repeat(MAX_NAME_CHARS);
             for dir in [">", "<"] {
-                let position = format!("{dir}{}", crate::schema::name_sk(&name, id));
+                let position = format!("{dir}{}", crate::store::schema::name_sk(&name, id));
                 assert_eq!(position.len() == MAX_POSITION_LEN, longest, "{name}");
                 let cursor = c.seal(&BINDING, &position);
                 assert_eq!(cursor.len() == MAX_CURSOR_LEN, longest, "{name}");
