@@ -205,7 +205,7 @@ fn valid_create_body() -> impl Strategy<Value = Value> {
     (
         "[A-Za-z0-9][ -~]{0,60}",
         proptest::sample::subsequence(vec!["tokens:read", "tokens:write", "tokens:admin"], 0..=3),
-        1..=http::MAX_EXPIRES_IN_DAYS,
+        1..=api_tokens::domain::limits::MAX_EXPIRES_IN_DAYS,
         prop::collection::btree_map("[A-Za-z0-9._:-]{1,64}", "\\PC{0,40}", 0..5),
         prop::collection::vec(
             (any::<[u8; 4]>(), 0..=32u8)

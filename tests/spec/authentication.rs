@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use api_tokens::service::{CreateInput, Rejection, VerifyError};
+use api_tokens::domain::verification::Rejection;
+use api_tokens::service::{CreateInput, VerifyError};
 use api_tokens::{authorizer, secret, DynamoStore, TokenService};
 use integration_tests::{dynamodb, test_config, App, Method};
 use serde_json::json;

@@ -1320,7 +1320,8 @@ async fn values_just_inside_the_limits_are_accepted_and_read_back() {
     let cidrs: Vec<String> = (0..32).map(|i| format!("10.0.{i}.0/24")).collect();
     // The longest lifetime, less a minute for the time the request takes.
     let latest = api_tokens::time::format(
-        &(api_tokens::time::now() + chrono::Duration::days(api_tokens::service::MAX_LIFETIME_DAYS)
+        &(api_tokens::time::now()
+            + chrono::Duration::days(api_tokens::domain::limits::MAX_LIFETIME_DAYS)
             - chrono::Duration::minutes(1)),
     );
     for (body, field, stored) in [

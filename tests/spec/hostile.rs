@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use api_tokens::domain::limits::MAX_LIFETIME_DAYS;
 use api_tokens::model::Status;
 use api_tokens::model::{StoredStatus, TokenItem};
 use api_tokens::schema::SortField;
 use api_tokens::service::idempotency::{Keyed, Sealer};
 use api_tokens::service::listing::{ListQuery, Window};
-use api_tokens::service::{CreateInput, MAX_LIFETIME_DAYS};
+use api_tokens::service::CreateInput;
 use api_tokens::store::{Once, TokenStore};
 use api_tokens::{metrics, schema, time};
 use aws_sdk_dynamodb::types::AttributeValue as A;

@@ -220,7 +220,7 @@ fn parse_mint(args: &[String]) -> Result<MintFirstAdmin, CommandError> {
         let id = o
             .remove(flag)
             .ok_or_else(|| usage(format!("{flag} is required")))?;
-        if !api_tokens::http::valid_id(&id) {
+        if !api_tokens::domain::limits::valid_id(&id) {
             return Err(usage(format!(
                 "{flag} must be 1..=128 of [A-Za-z0-9._@:+-]"
             )));

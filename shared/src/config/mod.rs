@@ -16,7 +16,10 @@
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
 
+mod error;
 pub mod parameters;
+
+pub use error::ConfigError;
 
 use std::env;
 
@@ -28,16 +31,6 @@ use base64::Engine as _;
 use crate::domain::scope::ScopeCatalog;
 use crate::support::cursor::{CursorCodec, KEY_LEN};
 use crate::support::secret;
-
-/// A configuration value is missing or invalid. Names the variable, never its value.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration: {var}: {problem}")]
-pub struct ConfigError {
-    /// The environment variable.
-    pub var: &'static str,
-    /// What is wrong with it.
-    pub problem: String,
-}
 
 /// Everything the service needs besides its clients.
 #[derive(Clone)]
@@ -160,7 +153,7 @@ impl Config {
                 .ok_or_else(|| bad("RETENTION_DAYS", "must be a whole number of days, 1..=3650"))?,
         };
         let list_read_budget = match get("LIST_READ_BUDGET").filter(|v| !v.is_empty()) {
-            None => crate::service::listing::READ_BUDGET,
+            None => crate::domain::limits::READ_BUDGET,
             Some(v) => v
                 .parse::<usize>()
                 .ok()

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use aws_sdk_ssm::error::DisplayErrorContext;
 
-use crate::config::ConfigError;
+use crate::config::error::ConfigError;
 
 /// Each key variable and the variable naming the parameter that holds it in AWS.
 pub const KEY_PARAMETERS: [(&str, &str); 2] = [

@@ -2,6 +2,8 @@
 //! every path enforces, and the error every use case returns. No DynamoDB, no HTTP.
 
 pub mod error;
+pub mod limits;
 pub mod model;
 pub mod principal;
 pub mod scope;
+pub mod verification;

@@ -282,7 +282,7 @@ fn fields(obj: &Map<String, Value>) -> Result<Revoke, Malformed> {
     };
     let id = |k: &str| -> Result<Option<String>, Malformed> {
         match text(k, 128)? {
-            Some(v) if !crate::http::valid_id(&v) => Err(Malformed::Fields(format!(
+            Some(v) if !crate::domain::limits::valid_id(&v) => Err(Malformed::Fields(format!(
                 "{k} must be 1..=128 of [A-Za-z0-9._@:+-]"
             ))),
             v => Ok(v),

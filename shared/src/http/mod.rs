@@ -1,6 +1,8 @@
 //! The HTTP API: routes, request parsing and validation, and responses. Each Lambda function
 //! serves a subset of the routes through [`serve`]; the local dev server serves all of them.
 
+pub mod problem;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
@@ -11,12 +13,17 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::error::{ApiError, FieldError};
+use crate::domain::limits::{
+    valid_id, valid_metadata_key, MAX_ALLOWED_IPS, MAX_DESCRIPTION_CHARS, MAX_EXPIRES_IN_DAYS,
+    MAX_GRACE_PERIOD, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS,
+    MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_SCOPES, MAX_TOKEN_IDS,
+};
 use crate::domain::model::Status;
 use crate::domain::model::{CreatedView, TokenView};
 use crate::domain::principal::Principal;
 use crate::service::idempotency::{self, Keyed};
-use crate::service::listing::{ListQuery, ListResult, MAX_TOKEN_IDS};
-use crate::service::{CreateInput, Minted, RotateInput, TokenService, MAX_GRACE_PERIOD};
+use crate::service::listing::{ListQuery, ListResult};
+use crate::service::{CreateInput, Minted, RotateInput, TokenService};
 use crate::store::schema::SortField;
 use crate::store::Patch;
 use crate::store::TokenStore;
@@ -743,9 +750,9 @@ impl<'a> Checker<'a> {
     }
 
     /// An optional token expiry: an RFC 3339 date-time later than `now` and at most
-    /// [`crate::service::MAX_LIFETIME`] after it.
+    /// [`crate::domain::limits::MAX_LIFETIME`] after it.
     fn future_time(&mut self, field: &str, now: Timestamp) -> Option<Timestamp> {
-        let latest = now + crate::service::MAX_LIFETIME;
+        let latest = now + crate::domain::limits::MAX_LIFETIME;
         match self.get(field)?.as_str().map(time::parse) {
             None => self.fail(field, "string_type", "must be an RFC 3339 date-time string"),
             Some(None) => self.fail(
@@ -761,7 +768,7 @@ impl<'a> Checker<'a> {
                 "range",
                 format!(
                     "a token lives at most {} days: must be at most {}",
-                    crate::service::MAX_LIFETIME_DAYS,
+                    crate::domain::limits::MAX_LIFETIME_DAYS,
                     time::format(&latest)
                 ),
             ),
@@ -831,22 +838,6 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Longest token name, in characters.
-pub const MAX_NAME_CHARS: usize = 128;
-/// Longest description.
-pub const MAX_DESCRIPTION_CHARS: usize = 1024;
-/// Longest revocation reason.
-pub const MAX_REASON_CHARS: usize = 512;
-/// Most metadata entries; longest key and value.
-pub const MAX_METADATA_ENTRIES: usize = 20;
-const MAX_METADATA_KEY_CHARS: usize = 64;
-const MAX_METADATA_VALUE_CHARS: usize = 512;
-/// Most CIDR blocks in `allowed_ips`.
-pub const MAX_ALLOWED_IPS: usize = 32;
-/// Most entries in a `scopes` array (or the catalog's size, if larger): one error for a longer
-/// list rather than one per entry, so a 64 KiB body cannot make a megabyte-sized problem.
-pub const MAX_SCOPES: usize = 100;
-
 fn max_scopes(catalog: &crate::domain::scope::ScopeCatalog) -> usize {
     MAX_SCOPES.max(catalog.all().len())
 }
@@ -858,25 +849,6 @@ fn whole_number(v: &Value) -> Option<i64> {
         let f = v.as_f64()?;
         (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
     })
-}
-
-/// Longest lifetime for `expires_in_days`: the longest any token lives.
-pub const MAX_EXPIRES_IN_DAYS: i64 = crate::service::MAX_LIFETIME_DAYS;
-
-/// Whether `k` can be a metadata key: 1..=64 of `[A-Za-z0-9._:-]`.
-pub fn valid_metadata_key(k: &str) -> bool {
-    (1..=MAX_METADATA_KEY_CHARS).contains(&k.len())
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
-}
-
-/// Whether `s` can be a user or tenant id: 1..=128 of `[A-Za-z0-9._@:+-]` (no `#`, which
-/// separates index key parts).
-pub fn valid_id(s: &str) -> bool {
-    (1..=128).contains(&s.len())
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b':' | b'+' | b'-')
-        })
 }
 
 /// The fields of a `POST /tokens` body.

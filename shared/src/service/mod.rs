@@ -15,9 +15,11 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::domain::error::ApiError;
+use crate::domain::limits::{MAX_LIFETIME, MAX_LIFETIME_DAYS};
 use crate::domain::model::{Status, StoredStatus, TokenItem};
 use crate::domain::principal::Principal;
 use crate::domain::scope::{ScopeCatalog, TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+use crate::domain::verification::Rejection;
 use crate::service::idempotency::{Keyed, Sealer};
 use crate::service::listing::{ListQuery, ListResult};
 use crate::service::verify_cache::VerifyCache;
@@ -59,18 +61,6 @@ pub struct RotateInput {
     pub expires_at: Option<Timestamp>,
 }
 
-/// Longest grace period of a rotation.
-pub const MAX_GRACE_PERIOD: Duration = Duration::days(7);
-
-/// Longest lifetime of any token, in days: no create, rotation or inherited lifetime
-/// yields an expiry later than this from the moment it is minted (tokens may still be
-/// minted without an expiry). Ten years keeps every stored time far inside the years
-/// 0000..=9999 that `time::format` writes in fixed width.
-pub const MAX_LIFETIME_DAYS: i64 = 3650;
-
-/// [`MAX_LIFETIME_DAYS`] as a duration.
-pub const MAX_LIFETIME: Duration = Duration::days(MAX_LIFETIME_DAYS);
-
 /// A token just minted by a create or a rotation, or, for a retry with the same
 /// `Idempotency-Key`, the one first minted.
 #[derive(Debug)]
@@ -81,29 +71,6 @@ pub struct Minted {
     pub secret: TokenSecret,
     /// Whether this is a retry's replay of the first result.
     pub replayed: bool,
-}
-
-/// Why a presented token was refused. Logged (without the token), never sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Rejection {
-    /// Bad format or checksum: rejected without any DynamoDB call.
-    #[error("malformed token: {0}")]
-    Malformed(#[from] secret::MalformedToken),
-    /// No record with that id.
-    #[error("unknown token")]
-    Unknown,
-    /// A record exists but the secret does not match its hash.
-    #[error("secret does not match")]
-    Mismatch,
-    /// Revoked.
-    #[error("token revoked")]
-    Revoked,
-    /// Past its expiry.
-    #[error("token expired")]
-    Expired,
-    /// The request comes from outside the token's `allowed_ips`.
-    #[error("source address not allowed")]
-    IpNotAllowed,
 }
 
 /// Why verification did not produce a principal.
@@ -248,7 +215,7 @@ impl<S: TokenStore> TokenService<S> {
         input: CreateInput,
         now: Timestamp,
     ) -> Result<(TokenItem, TokenSecret), ApiError> {
-        if !crate::http::valid_id(tenant_id) || !crate::http::valid_id(owner) {
+        if !crate::domain::limits::valid_id(tenant_id) || !crate::domain::limits::valid_id(owner) {
             return Err(ApiError::Internal(
                 "tenant and user ids must be 1..=128 of [A-Za-z0-9._@:+-]".into(),
             ));

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use ring::digest;
 
 use crate::domain::principal::Principal;
-use crate::service::Rejection;
+use crate::domain::verification::Rejection;
 use crate::support::time::{self, Timestamp};
 
 /// Verified (positive) results kept at most per instance.

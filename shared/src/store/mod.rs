@@ -1435,3 +1435,18 @@ impl TokenStore for DynamoStore {
         Ok(SweepStep { moved, next })
     }
 }
+
+/// DynamoDB being busy is the client's to retry (503); any other store failure is ours.
+impl From<StoreError> for crate::domain::error::ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Throttled(detail)
+            | StoreError::Unavailable(detail)
+            | StoreError::Contended(detail) => {
+                tracing::warn!(detail = %detail, "DynamoDB busy or unreachable");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -382,6 +382,20 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), aws_sdk_dy
     Ok(())
 }
 
+/// Most UTF-8 bytes one character of a name takes once lowercased, as `name_sk` stores it. A
+/// character of 4 bytes lowercases to 4 at most; the few whose lowercase is longer than
+/// themselves are short to begin with ('İ', 2 bytes, becomes "i̇", 3; 'Ⱥ', 2, becomes 'ⱥ', 3).
+/// A unit test checks every `char`.
+const MAX_LOWERCASE_UTF8: usize = 4;
+
+/// Longest sort key a listing resumes from, in bytes: the `name_sk` of a name of
+/// [`MAX_NAME_CHARS`](crate::domain::limits::MAX_NAME_CHARS) characters, `<lowercase name>\u{1}<id>` (`schema::name_sk`). The other
+/// sort keys are a time or a one-character mark, `#`, and the id: far shorter.
+pub const MAX_SORT_KEY_LEN: usize =
+    crate::domain::limits::MAX_NAME_CHARS * MAX_LOWERCASE_UTF8 + 1 + uuid::fmt::Hyphenated::LENGTH;
+
+const _: () = assert!(1 + MAX_SORT_KEY_LEN == crate::support::cursor::MAX_POSITION_LEN);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,5 +474,45 @@ mod tests {
         t.status = StoredStatus::Revoked;
         assert_eq!(key(&t, "tenant_pk"), "acme#revoked");
         assert_eq!(key(&t, "owner_status_pk"), "acme#alice#revoked");
+    }
+
+    #[test]
+    fn no_character_lowercases_to_more_than_four_bytes() {
+        let longest = (0..=char::MAX as u32)
+            .filter_map(char::from_u32)
+            .map(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>())
+            .max();
+        assert_eq!(longest, Some(MAX_LOWERCASE_UTF8));
+        assert_eq!("İ".to_lowercase().len(), 3);
+    }
+
+    #[test]
+    fn the_longest_position_seals_into_the_longest_cursor_and_opens() {
+        use crate::domain::limits::MAX_NAME_CHARS;
+        use crate::support::cursor::{
+            CursorBinding, CursorCodec, InvalidCursor, MAX_CURSOR_LEN, MAX_POSITION_LEN,
+        };
+        const BINDING: CursorBinding<'static> = CursorBinding {
+            tenant_id: "acme",
+            user_id: "alice",
+            query: "by_name:asc",
+        };
+        let c = CursorCodec::new(&[vec![1u8; 32]]).unwrap();
+        // 𐐀 (4 bytes) lowercases to 𐐨 (4 bytes); 𝔸 has no lowercase; İ grows from 2 bytes
+        // to 3 but is shorter; a time-ordered key is shortest.
+        let id = uuid::Uuid::max();
+        for (name, longest) in [("𐐀", true), ("𝔸", true), ("İ", false), ("a", false)] {
+            let name = name.repeat(MAX_NAME_CHARS);
+            for dir in [">", "<"] {
+                let position = format!("{dir}{}", name_sk(&name, id));
+                assert_eq!(position.len() == MAX_POSITION_LEN, longest, "{name}");
+                let cursor = c.seal(&BINDING, &position);
+                assert_eq!(cursor.len() == MAX_CURSOR_LEN, longest, "{name}");
+                assert!(cursor.len() <= MAX_CURSOR_LEN);
+                assert_eq!(c.open(&BINDING, &cursor).as_deref(), Ok(position.as_str()));
+            }
+        }
+        let beyond = "A".repeat(MAX_CURSOR_LEN + 1);
+        assert_eq!(c.open(&BINDING, &beyond), Err(InvalidCursor));
     }
 }

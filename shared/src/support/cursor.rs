@@ -16,22 +16,10 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_L
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::http::MAX_NAME_CHARS;
-
-/// Most UTF-8 bytes one character of a name takes once lowercased, as `name_sk` stores it. A
-/// character of 4 bytes lowercases to 4 at most; the few whose lowercase is longer than
-/// themselves are short to begin with ('İ', 2 bytes, becomes "i̇", 3; 'Ⱥ', 2, becomes 'ⱥ', 3).
-/// A unit test checks every `char`.
-const MAX_LOWERCASE_UTF8: usize = 4;
-
-/// Longest sort key a listing resumes from, in bytes: the `name_sk` of a name of
-/// [`MAX_NAME_CHARS`] characters, `<lowercase name>\u{1}<id>` (`schema::name_sk`). The other
-/// sort keys are a time or a one-character mark, `#`, and the id: far shorter.
-pub const MAX_SORT_KEY_LEN: usize =
-    MAX_NAME_CHARS * MAX_LOWERCASE_UTF8 + 1 + uuid::fmt::Hyphenated::LENGTH;
-
-/// Longest position a cursor holds: the direction (`>` or `<`) and a sort key. 550 bytes.
-pub const MAX_POSITION_LEN: usize = 1 + MAX_SORT_KEY_LEN;
+/// Longest position a cursor holds, in bytes: a direction (`>` or `<`) and the longest sort key
+/// a listing resumes from (`store::schema::MAX_SORT_KEY_LEN`, which a compile-time assertion
+/// there holds to this).
+pub const MAX_POSITION_LEN: usize = 550;
 
 /// ChaCha20-Poly1305's tag (a test checks it against *ring*).
 const TAG_LEN: usize = 16;
@@ -268,42 +256,11 @@ mod tests {
     }
 
     #[test]
-    fn no_character_lowercases_to_more_than_four_bytes() {
-        let longest = (0..=char::MAX as u32)
-            .filter_map(char::from_u32)
-            .map(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>())
-            .max();
-        assert_eq!(longest, Some(MAX_LOWERCASE_UTF8));
-        assert_eq!("İ".to_lowercase().len(), 3);
-    }
-
-    #[test]
     fn the_sizes_follow_from_the_worst_case() {
         assert_eq!(TAG_LEN, CHACHA20_POLY1305.tag_len());
         assert_eq!(MAX_POSITION_LEN, 550);
         assert_eq!(MAX_CURSOR_LEN, 771);
         assert_eq!(base64url_len(3), URL_SAFE_NO_PAD.encode([0u8; 3]).len());
         assert_eq!(base64url_len(578), URL_SAFE_NO_PAD.encode([0u8; 578]).len());
-    }
-
-    #[test]
-    fn the_longest_position_seals_into_the_longest_cursor_and_opens() {
-        let c = codec();
-        // 𐐀 (4 bytes) lowercases to 𐐨 (4 bytes); 𝔸 has no lowercase; İ grows from 2 bytes
-        // to 3 but is shorter; a time-ordered key is shortest.
-        let id = uuid::Uuid::max();
-        for (name, longest) in [("𐐀", true), ("𝔸", true), ("İ", false), ("a", false)] {
-            let name = name.repeat(MAX_NAME_CHARS);
-            for dir in [">", "<"] {
-                let position = format!("{dir}{}", crate::store::schema::name_sk(&name, id));
-                assert_eq!(position.len() == MAX_POSITION_LEN, longest, "{name}");
-                let cursor = c.seal(&BINDING, &position);
-                assert_eq!(cursor.len() == MAX_CURSOR_LEN, longest, "{name}");
-                assert!(cursor.len() <= MAX_CURSOR_LEN);
-                assert_eq!(c.open(&BINDING, &cursor).as_deref(), Ok(position.as_str()));
-            }
-        }
-        let beyond = "A".repeat(MAX_CURSOR_LEN + 1);
-        assert_eq!(c.open(&BINDING, &beyond), Err(InvalidCursor));
     }
 }

@@ -505,7 +505,10 @@ mod tests {
             let stub = stub::RuntimeApi::start(&secret, &hash);
             let out = std::process::Command::new(std::env::current_exe().unwrap())
                 .args([
-                    "logging::tests::lambda_function_child",
+                    &format!(
+                        "{}::lambda_function_child",
+                        module_path!().split_once("::").unwrap().1
+                    ),
                     "--exact",
                     "--ignored",
                     "--nocapture",

@@ -11,6 +11,7 @@ use futures_util::future::try_join_all;
 use uuid::Uuid;
 
 use crate::domain::error::ApiError;
+use crate::domain::limits::COUNT_BUDGET;
 use crate::domain::model::{Status, StoredStatus, TokenItem};
 use crate::domain::principal::Principal;
 use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ};
@@ -18,14 +19,6 @@ use crate::store::schema::{self, Index, Partition, SortField};
 use crate::store::{KeyRange, PageRequest, StoreError, TokenStore};
 use crate::support::cursor::{CursorBinding, CursorCodec};
 use crate::support::time::{self, Timestamp};
-
-/// Default of the most items one list request reads when filters are not key conditions
-/// (`LIST_READ_BUDGET`).
-pub const READ_BUDGET: usize = 2_000;
-/// Most items read to count a filtered total.
-pub const COUNT_BUDGET: usize = 10_000;
-/// Most ids in `token_ids`.
-pub const MAX_TOKEN_IDS: usize = 100;
 
 /// A time window; both ends exclusive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

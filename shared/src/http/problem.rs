@@ -1,0 +1,150 @@
+//! The one mapping from [`ApiError`] to an RFC 9457 `application/problem+json` response.
+
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+use crate::domain::error::ApiError;
+
+/// Prefix of every problem `type` (a relative URI reference, documented in the README).
+pub const PROBLEM_BASE: &str = "/problems/";
+
+impl ApiError {
+    /// HTTP status, problem `type` slug and title.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::MissingScope(_) => (S::FORBIDDEN, "missing-scope", "Missing scope"),
+            Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::TokenNotFound => (S::NOT_FOUND, "token-not-found", "Token not found"),
+            Self::RouteNotFound => (S::NOT_FOUND, "route-not-found", "Not found"),
+            Self::MethodNotAllowed(_) => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Self::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::PayloadTooLarge(_) => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            Self::MalformedJson(_) => (S::BAD_REQUEST, "malformed-json", "Malformed JSON"),
+            Self::InvalidCursor => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
+            Self::NotRotatable(_) => (S::CONFLICT, "token-not-rotatable", "Token not rotatable"),
+            Self::IdempotencyKeyReused => (
+                S::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            ),
+            Self::Validation(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "validation-error",
+                "Validation error",
+            ),
+            Self::Unavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "service-unavailable",
+                "Service unavailable",
+            ),
+            Self::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "Internal server error",
+            ),
+        }
+    }
+
+    /// The problem+json response for this error. `instance` is the request path.
+    pub fn into_response(self, instance: &str) -> Response<Body> {
+        let (status, slug, title) = self.parts();
+        if let Self::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let mut body = json!({
+            "type": format!("{PROBLEM_BASE}{slug}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+            "instance": instance,
+        });
+        if let Self::Validation(errors) = &self {
+            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        }
+        let mut resp = crate::http::json_response(status, &body);
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::MethodNotAllowed(allow) => {
+                if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                    headers.insert(header::ALLOW, v);
+                }
+            }
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+    use serde_json::{json, Value};
+
+    fn body_of(resp: &Response<Body>) -> Value {
+        serde_json::from_slice(resp.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn validation_errors_name_each_field() {
+        let resp = ApiError::field(vec!["body".into(), "name".into()], "missing", "required")
+            .into_response("/tokens");
+        assert_eq!(resp.status(), 422);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let body = body_of(&resp);
+        assert_eq!(body["type"], "/problems/validation-error");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["errors"][0]["loc"], json!(["body", "name"]));
+        assert_eq!(body["errors"][0]["type"], "missing");
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        let resp = ApiError::Internal("table xyz exploded".into()).into_response("/tokens");
+        assert_eq!(resp.status(), 500);
+        assert!(!body_of(&resp).to_string().contains("xyz"));
+    }
+
+    #[test]
+    fn protocol_headers_accompany_their_statuses() {
+        let r = ApiError::Unauthorized.into_response("/");
+        assert_eq!(r.headers()["www-authenticate"], "Bearer");
+        let r = ApiError::MethodNotAllowed(&["GET", "POST"]).into_response("/");
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "GET, POST");
+        for retryable in [
+            StoreError::Throttled("x".into()),
+            StoreError::Unavailable("x".into()),
+            StoreError::Contended("x".into()),
+        ] {
+            let r = ApiError::from(retryable).into_response("/");
+            assert_eq!(r.status(), 503);
+            assert_eq!(r.headers()["retry-after"], "1");
+        }
+    }
+}
