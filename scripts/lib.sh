@@ -1,4 +1,5 @@
-# Shared by scripts/dev and scripts/test. Source it; do not run it.
+# Shared by the scripts (dev, test, validate-template, schemathesis, bench, plot). Source it,
+# after setting $root to the repository root; do not run it.
 
 # Fixed dummy credentials and region: DynamoDB Local keys its databases by them, and checks
 # none. Anyone who can reach its port can read and write every table, which is why
@@ -36,4 +37,36 @@ stop_dynamodb_local() {
     wait "$DYNAMODB_PID" 2>/dev/null || true
     DYNAMODB_PID=
   fi
+}
+
+# ensure_python_tools PACKAGE...: the PyPI tools the scripts run, in the repository's own
+# virtualenv ${VENV:-.venv} (created if missing; a relative VENV is taken from the root).
+# Only the packages whose executable is missing are installed, so once they are there this
+# costs nothing. Sets VENV_BIN to the virtualenv's bin/. The packages the scripts use:
+# cfn-lint, aws-sam-cli (runs as `sam`), openapi-spec-validator, schemathesis (all four for
+# scripts/test) and matplotlib (scripts/plot; a library, checked by importing it).
+ensure_python_tools() {
+  local venv="${VENV:-.venv}" package missing=()
+  [[ "$venv" == /* ]] || venv="$root/$venv"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    echo "creating a Python virtualenv in $venv" >&2
+    "${PYTHON:-python3}" -m venv "$venv"
+  fi
+  for package in "$@"; do
+    case "$package" in
+      aws-sam-cli) [[ -x "$venv/bin/sam" ]] ;;
+      matplotlib) "$venv/bin/python" -c 'import matplotlib' 2>/dev/null ;;
+      *) [[ -x "$venv/bin/$package" ]] ;;
+    esac || missing+=("$package")
+  done
+  if ((${#missing[@]})); then
+    if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+      echo "$venv has no pip: remove it and make sure \`${PYTHON:-python3} -m venv\` works" \
+        "(Debian and Ubuntu: the python3-venv package)" >&2
+      return 1
+    fi
+    echo "installing ${missing[*]} into $venv (pip)" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+  fi
+  VENV_BIN="$venv/bin"
 }

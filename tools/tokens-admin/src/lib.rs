@@ -1,7 +1,7 @@
 //! `tokens-admin`: the operator's command line for a deployed stack. Not deployed itself: it
 //! runs on the operator's machine with their AWS credentials and the stack's configuration
 //! (`TABLE_NAME`, `CURSOR_KEYS_PARAMETER`, `TOKEN_HASH_KEY_PARAMETER`, `TOKEN_PREFIX`; the
-//! `scripts/mint-admin-token` wrapper reads them from the stack's outputs).
+//! `scripts/tokens-admin` wrapper reads them from the stack's outputs).
 //!
 //! ```text
 //! tokens-admin create-keys --prefix /api-tokens/<env> [--kms-key-id KEY]
