@@ -1,0 +1,261 @@
+//! Revoking every active token of a user ([`TokenService::revoke_user`]: an identity provider
+//! offboarding them).
+//!
+//! - The owner's active partition (`by_owner_status`) is read page by page; revoked tokens
+//!   leave it, so a call that stops early is finished by calling again, and nothing is done
+//!   twice or skipped.
+//! - Each page is revoked in lanes, one per counter shard ([`REVOCATION_LANES`] at a time), so
+//!   lanes never contend on a counter; a lane writes up to `store::MAX_BATCH_REVOCATIONS`
+//!   tokens per transaction, each conditioned on its record being as read.
+//! - A batch that changed meanwhile, or that DynamoDB kept throttling ([`BATCH_ATTEMPTS`]), is
+//!   revoked one token at a time.
+//! - A record that does not decode never keeps its token working: it is revoked when its
+//!   tenant, owner and status are intact, else its credential alone is.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use uuid::Uuid;
+
+use crate::domain::model::{StoredStatus, TokenItem};
+use crate::service::token_service::TokenService;
+use crate::store::schema;
+use crate::store::{
+    KeyRange, Page, PageRequest, Revocation, RevokeOutcome, StoreError, TokenStore,
+};
+use crate::support::time::Timestamp;
+
+/// Lanes (counter shards) revoked at once when revoking all of a user's tokens.
+const REVOCATION_LANES: usize = 4;
+
+/// Attempts of one batched revocation that DynamoDB throttles or times out, before its
+/// tokens are revoked one by one.
+const BATCH_ATTEMPTS: u32 = 3;
+
+/// Time kept in reserve before the deadline when revoking a user's tokens: another page is
+/// started only with more than this left.
+const USER_REVOCATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The result of revoking a user's tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkRevocation {
+    /// Tokens this call revoked.
+    pub revoked: usize,
+    /// Tokens found active but revoked (or changed) by someone else meanwhile.
+    pub unchanged: usize,
+    /// Records in the user's active partition that did not decode: logged, counted
+    /// (`metrics`) and stepped over.
+    pub unreadable: usize,
+    /// DynamoDB requests sent.
+    pub requests: usize,
+    /// Whether every active token is now revoked; if not, call again.
+    pub complete: bool,
+}
+
+impl BulkRevocation {
+    fn add(&mut self, other: Self) {
+        self.revoked += other.revoked;
+        self.unchanged += other.unchanged;
+        self.unreadable += other.unreadable;
+        self.requests += other.requests;
+    }
+}
+
+impl<S: TokenStore> TokenService<S> {
+    /// Revokes every stored-active token of a user (an identity provider offboarding them).
+    /// Reads the owner's active partition page by page; revokes each page in parallel lanes
+    /// (4 at a time), one per counter shard (lanes never contend on a counter), up to 25
+    /// tokens per transaction (`store::MAX_BATCH_REVOCATIONS`). Stops between pages once
+    /// `deadline` is near, after at least one page: the result then says `complete: false`,
+    /// and calling again finishes the job (revoked tokens have left the partition, so
+    /// nothing is done twice and nothing is skipped).
+    pub async fn revoke_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        actor: &str,
+        via: Option<&str>,
+        reason: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<BulkRevocation, StoreError> {
+        let partition = schema::partition_value(
+            schema::Partition::OwnerStatus,
+            tenant_id,
+            user_id,
+            StoredStatus::Active.as_str(),
+        );
+        let range = KeyRange::default();
+        let mut after: Option<String> = None;
+        let mut done = BulkRevocation::default();
+        loop {
+            let page = self
+                .store
+                .page(&PageRequest {
+                    index: schema::BY_OWNER_STATUS,
+                    partition: &partition,
+                    range: &range,
+                    ascending: true,
+                    limit: self.user_revocation_page,
+                    start_after: after.as_deref(),
+                })
+                .await?;
+            done.requests += 1;
+            let revocation = Revocation {
+                via,
+                ..self.revocation(tenant_id, Some(user_id), Uuid::nil(), actor, reason)
+            };
+            self.revoke_page(&page, &revocation, &mut done).await?;
+            after = match (page.more, page.last_key) {
+                (true, Some(last)) => Some(last),
+                _ => {
+                    done.complete = true;
+                    break;
+                }
+            };
+            if deadline.is_some_and(|d| {
+                d.saturating_duration_since(Instant::now()) < USER_REVOCATION_MARGIN
+            }) {
+                break;
+            }
+        }
+        tracing::info!(tenant = %tenant_id, user = %user_id, by = %actor, via = via.unwrap_or("-"), revoked = done.revoked, complete = done.complete, "user's tokens revoked");
+        Ok(done)
+    }
+
+    /// Revokes one page of the owner's active partition: its active tokens lane by lane,
+    /// then its records that did not decode.
+    async fn revoke_page(
+        &self,
+        page: &Page,
+        revocation: &Revocation<'_>,
+        done: &mut BulkRevocation,
+    ) -> Result<(), StoreError> {
+        let results: Vec<_> = futures_util::stream::iter(lanes(&page.items).into_values())
+            .map(|lane| self.revoke_lane(lane, revocation))
+            .buffer_unordered(REVOCATION_LANES)
+            .collect()
+            .await;
+        for lane in results {
+            done.add(lane?);
+        }
+        // A record that does not decode is still revoked when its tenant, owner and
+        // status are intact (the write-only revocation conditions on nothing else); when
+        // they are not, its credential alone is revoked. So a damaged record never keeps
+        // its token working past an offboarding.
+        for id in page
+            .unreadable
+            .iter()
+            .filter_map(|pk| schema::id_from_token_pk(pk))
+        {
+            done.unreadable += 1;
+            if let Err(e) = self.revoke_damaged(id, revocation, done).await {
+                tracing::warn!(token_id = %id, error = %e, "revoking a damaged record failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes token `id`, whose record in the owner's active partition does not decode:
+    /// its record when its tenant, owner and status allow, else its credential alone.
+    async fn revoke_damaged(
+        &self,
+        id: Uuid,
+        revocation: &Revocation<'_>,
+        done: &mut BulkRevocation,
+    ) -> Result<(), StoreError> {
+        let single = Revocation {
+            id,
+            ..revocation.clone()
+        };
+        done.requests += 1;
+        if let RevokeOutcome::Revoked(_) = self.store.revoke_write_only(&single).await? {
+            done.revoked += 1;
+            return Ok(());
+        }
+        done.requests += 1;
+        let owner = revocation.owner.unwrap_or_default();
+        if self
+            .store
+            .revoke_credential(id, revocation.tenant_id, owner)
+            .await?
+        {
+            done.revoked += 1;
+        } else {
+            done.unchanged += 1;
+        }
+        Ok(())
+    }
+
+    /// Revokes tokens sharing one counter shard, in batches; a batch whose records changed
+    /// since they were read, or that DynamoDB could not take (throttled, timed out), falls
+    /// back to revoking its tokens one by one.
+    async fn revoke_lane(
+        &self,
+        lane: Vec<&TokenItem>,
+        revocation: &Revocation<'_>,
+    ) -> Result<BulkRevocation, StoreError> {
+        let mut done = BulkRevocation::default();
+        for chunk in lane.chunks(crate::store::MAX_BATCH_REVOCATIONS) {
+            let changes: Vec<(TokenItem, TokenItem)> = chunk
+                .iter()
+                .map(|old| ((*old).clone(), revocation.applied_to(old)))
+                .collect();
+            if self
+                .try_batch(&changes, revocation.purge_at, &mut done)
+                .await?
+            {
+                done.revoked += changes.len();
+                continue;
+            }
+            for (old, _) in &changes {
+                // One transaction each, no read (two when the token expired meanwhile).
+                done.requests += 1;
+                let single = Revocation {
+                    id: old.id,
+                    ..revocation.clone()
+                };
+                match self.store.revoke_write_only(&single).await? {
+                    RevokeOutcome::Revoked(_) => done.revoked += 1,
+                    RevokeOutcome::Unchanged(_) => done.unchanged += 1,
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes `changes` in one transaction, tried again after a backoff while DynamoDB
+    /// throttles or times out ([`BATCH_ATTEMPTS`] in all); whether it was written.
+    async fn try_batch(
+        &self,
+        changes: &[(TokenItem, TokenItem)],
+        purge_at: Timestamp,
+        done: &mut BulkRevocation,
+    ) -> Result<bool, StoreError> {
+        for attempt in 0..BATCH_ATTEMPTS {
+            done.requests += 1;
+            match self.store.revoke_batch(changes, purge_at).await {
+                Ok(written) => return Ok(written),
+                Err(e @ (StoreError::Throttled(_) | StoreError::Unavailable(_))) => {
+                    tracing::warn!(error = %e, attempt, tokens = changes.len(), "batched revocation failed");
+                    let backoff = std::time::Duration::from_millis(100 << attempt);
+                    tokio::time::sleep(backoff).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A page's active tokens by counter shard: one lane each.
+fn lanes(items: &[TokenItem]) -> BTreeMap<u32, Vec<&TokenItem>> {
+    let mut lanes: BTreeMap<u32, Vec<&TokenItem>> = BTreeMap::new();
+    for t in items.iter().filter(|t| t.status == StoredStatus::Active) {
+        lanes
+            .entry(schema::counter_shard(t.id))
+            .or_default()
+            .push(t);
+    }
+    lanes
+}
