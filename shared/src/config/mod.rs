@@ -1,4 +1,5 @@
-//! Configuration, read once per cold start from the environment, and the DynamoDB client.
+//! Configuration, read once per cold start from the environment, and the SDK clients
+//! (`clients.rs`).
 //!
 //! | variable | meaning | default |
 //! | --- | --- | --- |
@@ -16,18 +17,23 @@
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
 
+mod clients;
 mod error;
 pub mod parameters;
 
+pub use clients::{
+    dynamodb_client, http_client, lambda_sdk_config, lambda_sdk_config_from, sdk_config,
+};
 pub use error::ConfigError;
 
 use std::env;
+use std::ops::RangeInclusive;
+use std::str::FromStr;
 
-use aws_config::BehaviorVersion;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
+use crate::domain::limits::READ_BUDGET;
 use crate::domain::scope::ScopeCatalog;
 use crate::support::cursor::{CursorCodec, KEY_LEN};
 use crate::support::secret;
@@ -108,191 +114,99 @@ impl Config {
         Self::from_lookup(|k| fetched.get(k).cloned().or_else(|| get(k)))
     }
 
-    /// Reads the configuration through `get` (tests pass a map).
+    /// Reads the configuration through `get` (tests pass a map). The variables are checked
+    /// in this order, so the first bad one is the one named.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |var: &str| get(var).filter(|v| !v.is_empty());
         let required = |var: &'static str| {
             get(var)
                 .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError {
-                    var,
-                    problem: "is required".into(),
-                })
+                .ok_or_else(|| bad(var, "is required"))
         };
-        let bad = |var: &'static str, problem: &str| ConfigError {
-            var,
-            problem: problem.into(),
-        };
-
-        let cursor_keys = required("CURSOR_KEYS")?
-            .split(',')
-            .map(|k| decode_key(k).filter(|k| k.len() == KEY_LEN))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| bad("CURSOR_KEYS", "each key must be base64 of exactly 32 bytes"))?;
-        if CursorCodec::new(&cursor_keys).is_none() {
-            return Err(bad("CURSOR_KEYS", "between 1 and 255 keys are required"));
-        }
-        let token_hash_key = decode_key(&required("TOKEN_HASH_KEY")?)
-            .filter(|k| k.len() >= 32)
-            .ok_or_else(|| bad("TOKEN_HASH_KEY", "must be base64 of at least 32 bytes"))?;
-        let token_prefix = get("TOKEN_PREFIX")
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "tkn".into());
-        if !secret::valid_prefix(&token_prefix) {
-            return Err(bad("TOKEN_PREFIX", "must be 2..=10 of [a-z0-9]"));
-        }
-        let extra = get("EXTRA_SCOPES").unwrap_or_default();
-        let scopes =
-            ScopeCatalog::with_extra(extra.split(',').map(str::trim).filter(|s| !s.is_empty()))
-                .map_err(|s| bad("EXTRA_SCOPES", &format!("invalid scope {s:?}")))?;
-        let retention_days = match get("RETENTION_DAYS").filter(|v| !v.is_empty()) {
-            None => 90,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|d| (1..=3650).contains(d))
-                .ok_or_else(|| bad("RETENTION_DAYS", "must be a whole number of days, 1..=3650"))?,
-        };
-        let list_read_budget = match get("LIST_READ_BUDGET").filter(|v| !v.is_empty()) {
-            None => crate::domain::limits::READ_BUDGET,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (10..=100_000).contains(n))
-                .ok_or_else(|| bad("LIST_READ_BUDGET", "must be a whole number, 10..=100000"))?,
-        };
-        let auth_cache_ttl_seconds = match get("AUTH_CACHE_TTL_SECONDS").filter(|v| !v.is_empty()) {
-            None => 0,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n <= 3600)
-                .ok_or_else(|| bad("AUTH_CACHE_TTL_SECONDS", "must be a whole number, 0..=3600"))?,
-        };
-        let last_used_interval_seconds =
-            match get("LAST_USED_INTERVAL_SECONDS").filter(|v| !v.is_empty()) {
-                None => 60,
-                Some(v) => v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 86_400)
-                    .ok_or_else(|| {
-                        bad(
-                            "LAST_USED_INTERVAL_SECONDS",
-                            "must be a whole number, 0..=86400",
-                        )
-                    })?,
-            };
+        let cursor_keys = cursor_keys(&required("CURSOR_KEYS")?)?;
+        let token_hash_key = token_hash_key(&required("TOKEN_HASH_KEY")?)?;
+        let token_prefix = token_prefix(set("TOKEN_PREFIX"))?;
+        let scopes = scopes(&get("EXTRA_SCOPES").unwrap_or_default())?;
+        let retention_days = number(set("RETENTION_DAYS"), 90, 1..=3650)
+            .ok_or_else(|| bad("RETENTION_DAYS", "must be a whole number of days, 1..=3650"))?;
+        let list_read_budget = number(set("LIST_READ_BUDGET"), READ_BUDGET, 10..=100_000)
+            .ok_or_else(|| bad("LIST_READ_BUDGET", "must be a whole number, 10..=100000"))?;
+        let auth_cache_ttl_seconds = number(set("AUTH_CACHE_TTL_SECONDS"), 0, 0..=3600)
+            .ok_or_else(|| bad("AUTH_CACHE_TTL_SECONDS", "must be a whole number, 0..=3600"))?;
+        let last_used_interval_seconds = number(set("LAST_USED_INTERVAL_SECONDS"), 60, 0..=86_400)
+            .ok_or_else(|| {
+                bad(
+                    "LAST_USED_INTERVAL_SECONDS",
+                    "must be a whole number, 0..=86400",
+                )
+            })?;
         Ok(Self {
-            last_used_interval_seconds,
-            table_name: required("TABLE_NAME")?,
-            list_read_budget,
-            auth_cache_ttl_seconds,
             cursor_keys,
             token_hash_key,
             token_prefix,
             scopes,
             retention_days,
+            list_read_budget,
+            auth_cache_ttl_seconds,
+            last_used_interval_seconds,
+            table_name: required("TABLE_NAME")?,
         })
     }
 }
 
-/// Builds the DynamoDB client: region, credentials and endpoint from the standard AWS
-/// environment, HTTPS through rustls with *ring* (one TLS stack, no aws-lc).
-/// Build it once per cold start and share it.
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
-}
-
-/// What the functions' AWS clients are built from, as Lambda runs them: region and
-/// credentials from the variables Lambda sets (`AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), endpoint overrides from
-/// `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`, and [`http_client`]. Retries and
-/// timeouts are the SDK clients' defaults.
-///
-/// Unlike [`sdk_config`], nothing else is looked at (no profile files, SSO, IMDS or STS),
-/// so the default credential chain is not linked into the functions: about 0.5 MB less per
-/// binary (docs/benchmarks.md). Sends no request.
-pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
-    lambda_sdk_config_from(|k| env::var(k).ok())
-}
-
-/// [`lambda_sdk_config`] with the environment read through `get`.
-pub fn lambda_sdk_config_from(
-    get: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
-) -> Result<aws_config::SdkConfig, ConfigError> {
-    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
-    let set = |var: &'static str| {
-        get(var).filter(|v| !v.is_empty()).ok_or(ConfigError {
-            var,
-            problem: "is required (Lambda sets it)".into(),
-        })
-    };
-    let region = get("AWS_REGION")
-        .filter(|v| !v.is_empty())
-        .or_else(|| get("AWS_DEFAULT_REGION"))
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError {
-            var: "AWS_REGION",
-            problem: "is required (Lambda sets it)".into(),
-        })?;
-    let credentials = Credentials::new(
-        set("AWS_ACCESS_KEY_ID")?,
-        set("AWS_SECRET_ACCESS_KEY")?,
-        get("AWS_SESSION_TOKEN").filter(|v| !v.is_empty()),
-        None,
-        "lambda-environment",
-    );
-    Ok(aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .http_client(http_client())
-        .service_config(EndpointsFromEnv(Box::new(get)))
-        .build())
-}
-
-/// `AWS_ENDPOINT_URL_<SERVICE>` (the service id upper-cased, spaces as `_`: `DYNAMODB`,
-/// `SSM`, `EVENTBRIDGE`), then `AWS_ENDPOINT_URL`: the environment half of what
-/// `aws_config` reads for the same keys.
-struct EndpointsFromEnv(Box<Lookup>);
-
-/// Reads one environment variable.
-type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
-
-impl std::fmt::Debug for EndpointsFromEnv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EndpointsFromEnv")
+/// The error for `var`, which names it and never its value.
+fn bad(var: &'static str, problem: &str) -> ConfigError {
+    ConfigError {
+        var,
+        problem: problem.into(),
     }
 }
 
-impl aws_types::service_config::LoadServiceConfig for EndpointsFromEnv {
-    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
-        let service = key
-            .service_id()
-            .to_ascii_uppercase()
-            .replace([' ', '-'], "_");
-        let specific = format!("{}_{service}", key.env());
-        let read = |var: &str| (self.0)(var).filter(|v| !v.is_empty());
-        read(&specific).or_else(|| read(key.env()))
+/// `CURSOR_KEYS`: a comma list of 1 to 255 keys of 32 bytes.
+fn cursor_keys(value: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let keys = value
+        .split(',')
+        .map(|k| decode_key(k).filter(|k| k.len() == KEY_LEN))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| bad("CURSOR_KEYS", "each key must be base64 of exactly 32 bytes"))?;
+    if CursorCodec::new(&keys).is_none() {
+        return Err(bad("CURSOR_KEYS", "between 1 and 255 keys are required"));
     }
+    Ok(keys)
 }
 
-/// What the operator's and developer's tools build their AWS clients from: the full default
-/// chain of `aws_config` (environment, profiles, SSO, web identity, IMDS) and
-/// [`http_client`].
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
-        .load()
-        .await
+/// `TOKEN_HASH_KEY`: at least 32 bytes.
+fn token_hash_key(value: &str) -> Result<Vec<u8>, ConfigError> {
+    decode_key(value)
+        .filter(|k| k.len() >= 32)
+        .ok_or_else(|| bad("TOKEN_HASH_KEY", "must be base64 of at least 32 bytes"))
 }
 
-/// The SDK's HTTP client: hyper with rustls on *ring*; also speaks plain HTTP to DynamoDB
-/// Local.
-pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+/// `TOKEN_PREFIX`, `tkn` when unset.
+fn token_prefix(value: Option<String>) -> Result<String, ConfigError> {
+    let prefix = value.unwrap_or_else(|| "tkn".into());
+    if !secret::valid_prefix(&prefix) {
+        return Err(bad("TOKEN_PREFIX", "must be 2..=10 of [a-z0-9]"));
+    }
+    Ok(prefix)
+}
+
+/// `EXTRA_SCOPES`: a comma list, blanks ignored.
+fn scopes(value: &str) -> Result<ScopeCatalog, ConfigError> {
+    ScopeCatalog::with_extra(value.split(',').map(str::trim).filter(|s| !s.is_empty()))
+        .map_err(|s| bad("EXTRA_SCOPES", &format!("invalid scope {s:?}")))
+}
+
+/// `value` as a whole number in `range`, `default` when unset; `None` when it is neither.
+fn number<T: FromStr + PartialOrd>(
+    value: Option<String>,
+    default: T,
+    range: RangeInclusive<T>,
+) -> Option<T> {
+    match value {
+        None => Some(default),
+        Some(v) => v.parse::<T>().ok().filter(|n| range.contains(n)),
+    }
 }
 
 #[cfg(test)]
