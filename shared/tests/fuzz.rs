@@ -1,13 +1,15 @@
 //! Property-based fuzzing of everything a client controls before any DynamoDB call: cursors,
 //! token secrets, `GET /tokens` query strings and JSON bodies. Each input either parses or
-//! fails with an error that the one `ApiError` mapping turns into a 4xx problem response;
+//! fails with an error that the one `HttpError` mapping turns into a 4xx problem response;
 //! nothing panics, and no edited cursor or secret is ever accepted.
 //!
 //! Cases per property come from `PROPTEST_CASES` (proptest's default, 256, when unset), e.g.
 //! `PROPTEST_CASES=20000 cargo test -p api-tokens --test fuzz --release` for a longer run.
 
 use api_tokens::cursor::{CursorBinding, CursorCodec};
-use api_tokens::http::{self, CREATE_FIELDS, LIST_PARAMETERS, ROTATE_FIELDS, UPDATE_FIELDS};
+use api_tokens::http::{
+    self, HttpError, CREATE_FIELDS, LIST_PARAMETERS, ROTATE_FIELDS, UPDATE_FIELDS,
+};
 use api_tokens::scope::ScopeCatalog;
 use api_tokens::{secret, time, ApiError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,9 +27,13 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/// Asserts that `err` maps, through the one `ApiError` → HTTP mapping, to a 4xx
+/// Asserts that `err` maps, through the one `HttpError` → HTTP mapping, to a 4xx
 /// problem+json response.
-fn assert_client_error(err: ApiError, input: &dyn std::fmt::Debug) -> Result<(), TestCaseError> {
+fn assert_client_error(
+    err: impl Into<HttpError>,
+    input: &dyn std::fmt::Debug,
+) -> Result<(), TestCaseError> {
+    let err: HttpError = err.into();
     let described = format!("{err:?}");
     let resp = err.into_response("/tokens");
     let status = resp.status().as_u16();

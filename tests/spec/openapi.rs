@@ -135,7 +135,8 @@ fn body_schemas_have_exactly_the_fields_of_the_code() {
     assert_eq!(schema("UpdateToken"), fields(&UPDATE_FIELDS));
 
     let problem =
-        api_tokens::ApiError::field(vec!["query".into()], "x", "y").into_response("/tokens");
+        http::HttpError::from(api_tokens::ApiError::field(vec!["query".into()], "x", "y"))
+            .into_response("/tokens");
     let problem: serde_json::Value = serde_json::from_slice(problem.body().as_ref()).unwrap();
     assert_eq!(schema("Problem"), json_keys(&problem));
     assert_eq!(schema("FieldError"), json_keys(&problem["errors"][0]));
@@ -147,18 +148,18 @@ fn every_problem_type_the_code_can_answer_is_documented() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
             .unwrap();
     for err in [
-        api_tokens::ApiError::Unauthorized,
-        api_tokens::ApiError::MissingScope("tokens:read"),
-        api_tokens::ApiError::Forbidden("x".into()),
-        api_tokens::ApiError::TokenNotFound,
-        api_tokens::ApiError::UnsupportedMediaType,
-        api_tokens::ApiError::PayloadTooLarge(1),
-        api_tokens::ApiError::MalformedJson("x".into()),
-        api_tokens::ApiError::InvalidCursor,
-        api_tokens::ApiError::Validation(vec![]),
-        api_tokens::ApiError::Unavailable,
-        api_tokens::ApiError::NotRotatable("x".into()),
-        api_tokens::ApiError::IdempotencyKeyReused,
+        api_tokens::ApiError::Unauthorized.into(),
+        api_tokens::ApiError::MissingScope("tokens:read").into(),
+        api_tokens::ApiError::Forbidden("x".into()).into(),
+        api_tokens::ApiError::TokenNotFound.into(),
+        http::HttpError::UnsupportedMediaType,
+        http::HttpError::PayloadTooLarge(1),
+        http::HttpError::MalformedJson("x".into()),
+        api_tokens::ApiError::InvalidCursor.into(),
+        api_tokens::ApiError::Validation(vec![]).into(),
+        api_tokens::ApiError::Unavailable.into(),
+        api_tokens::ApiError::NotRotatable("x".into()).into(),
+        api_tokens::ApiError::IdempotencyKeyReused.into(),
     ] {
         let resp = err.into_response("/");
         let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();

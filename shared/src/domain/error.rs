@@ -1,5 +1,7 @@
 //! The one error every use case returns. Each variant has one HTTP status, given by its one
-//! mapping to an RFC 9457 problem (`http::problem`), which only the adapters call.
+//! mapping to an RFC 9457 problem (`http::problem`), which only the adapters call. Failures
+//! only the transport produces (routing, body syntax) are the HTTP adapter's own
+//! (`http::HttpError`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -27,7 +29,7 @@ impl FieldError {
     }
 }
 
-/// Everything a request can fail with. Each variant has exactly one HTTP status.
+/// Everything a use case can fail with. Each variant has exactly one HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No bearer token, or one that does not verify (malformed, unknown, revoked, expired).
@@ -42,21 +44,6 @@ pub enum ApiError {
     /// No such token in the caller's reach (also another tenant's or user's token).
     #[error("no token with this id")]
     TokenNotFound,
-    /// No such route.
-    #[error("no route for this path")]
-    RouteNotFound,
-    /// The path exists but not with this method.
-    #[error("method not allowed; allowed: {}", .0.join(", "))]
-    MethodNotAllowed(&'static [&'static str]),
-    /// A body that is not JSON by its content type.
-    #[error("the request body must be application/json")]
-    UnsupportedMediaType,
-    /// The body is larger than the service accepts.
-    #[error("the request body is larger than {0} bytes")]
-    PayloadTooLarge(usize),
-    /// The body does not parse as JSON.
-    #[error("the request body is not valid JSON: {0}")]
-    MalformedJson(String),
     /// The cursor was edited, truncated, or issued for another tenant, caller or query.
     #[error("the cursor is invalid, or was issued for a different query or caller")]
     InvalidCursor,

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use lambda_http::request::RequestContext;
-use lambda_http::RequestExt;
 use serde_json::Value;
 
 use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
@@ -110,17 +108,6 @@ impl Principal {
             },
             allowed_ips: words(key::ALLOWED_IPS),
         })
-    }
-
-    /// The principal API Gateway's authorizer attached to this request, if any.
-    pub fn from_request(req: &lambda_http::Request) -> Option<Self> {
-        let ctx = req.request_context_ref()?;
-        let fields = match ctx {
-            RequestContext::ApiGatewayV2(c) => &c.authorizer.as_ref()?.fields,
-            RequestContext::ApiGatewayV1(c) => &c.authorizer.fields,
-            _ => return None,
-        };
-        Self::from_context(fields)
     }
 }
 

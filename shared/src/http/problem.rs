@@ -1,23 +1,24 @@
-//! The one mapping from [`ApiError`] to an RFC 9457 `application/problem+json` response.
+//! The one mapping from a failed request ([`HttpError`]: a transport failure or a use case's
+//! [`ApiError`]) to an RFC 9457 `application/problem+json` response.
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde_json::json;
 
 use crate::domain::error::ApiError;
+use crate::http::error::HttpError;
+use crate::http::response::json_response;
 
 /// Prefix of every problem `type` (a relative URI reference, documented in the README).
 pub const PROBLEM_BASE: &str = "/problems/";
 
-impl ApiError {
+type Parts = (StatusCode, &'static str, &'static str);
+
+impl HttpError {
     /// HTTP status, problem `type` slug and title.
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+    fn parts(&self) -> Parts {
         use StatusCode as S;
         match self {
-            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            Self::MissingScope(_) => (S::FORBIDDEN, "missing-scope", "Missing scope"),
-            Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
-            Self::TokenNotFound => (S::NOT_FOUND, "token-not-found", "Token not found"),
             Self::RouteNotFound => (S::NOT_FOUND, "route-not-found", "Not found"),
             Self::MethodNotAllowed(_) => (
                 S::METHOD_NOT_ALLOWED,
@@ -35,35 +36,14 @@ impl ApiError {
                 "Payload too large",
             ),
             Self::MalformedJson(_) => (S::BAD_REQUEST, "malformed-json", "Malformed JSON"),
-            Self::InvalidCursor => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
-            Self::NotRotatable(_) => (S::CONFLICT, "token-not-rotatable", "Token not rotatable"),
-            Self::IdempotencyKeyReused => (
-                S::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "Idempotency key reused",
-            ),
-            Self::Validation(_) => (
-                S::UNPROCESSABLE_ENTITY,
-                "validation-error",
-                "Validation error",
-            ),
-            Self::Unavailable => (
-                S::SERVICE_UNAVAILABLE,
-                "service-unavailable",
-                "Service unavailable",
-            ),
-            Self::Internal(_) => (
-                S::INTERNAL_SERVER_ERROR,
-                "internal-error",
-                "Internal server error",
-            ),
+            Self::Domain(err) => domain_parts(err),
         }
     }
 
     /// The problem+json response for this error. `instance` is the request path.
     pub fn into_response(self, instance: &str) -> Response<Body> {
         let (status, slug, title) = self.parts();
-        if let Self::Internal(detail) = &self {
+        if let Self::Domain(ApiError::Internal(detail)) = &self {
             tracing::error!(detail = %detail, "internal error");
         }
         let mut body = json!({
@@ -73,17 +53,17 @@ impl ApiError {
             "detail": self.to_string(),
             "instance": instance,
         });
-        if let Self::Validation(errors) = &self {
+        if let Self::Domain(ApiError::Validation(errors)) = &self {
             body["errors"] = serde_json::to_value(errors).unwrap_or_default();
         }
-        let mut resp = crate::http::json_response(status, &body);
+        let mut resp = json_response(status, &body);
         let headers = resp.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
         match &self {
-            Self::Unauthorized => {
+            Self::Domain(ApiError::Unauthorized) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::MethodNotAllowed(allow) => {
@@ -91,12 +71,46 @@ impl ApiError {
                     headers.insert(header::ALLOW, v);
                 }
             }
-            Self::Unavailable => {
+            Self::Domain(ApiError::Unavailable) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
         resp
+    }
+}
+
+/// HTTP status, problem `type` slug and title of a use case's error.
+fn domain_parts(err: &ApiError) -> Parts {
+    use ApiError as E;
+    use StatusCode as S;
+    match err {
+        E::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+        E::MissingScope(_) => (S::FORBIDDEN, "missing-scope", "Missing scope"),
+        E::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
+        E::TokenNotFound => (S::NOT_FOUND, "token-not-found", "Token not found"),
+        E::InvalidCursor => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
+        E::NotRotatable(_) => (S::CONFLICT, "token-not-rotatable", "Token not rotatable"),
+        E::IdempotencyKeyReused => (
+            S::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+        ),
+        E::Validation(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "validation-error",
+            "Validation error",
+        ),
+        E::Unavailable => (
+            S::SERVICE_UNAVAILABLE,
+            "service-unavailable",
+            "Service unavailable",
+        ),
+        E::Internal(_) => (
+            S::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "Internal server error",
+        ),
     }
 }
 
@@ -112,8 +126,8 @@ mod tests {
 
     #[test]
     fn validation_errors_name_each_field() {
-        let resp = ApiError::field(vec!["body".into(), "name".into()], "missing", "required")
-            .into_response("/tokens");
+        let err = ApiError::field(vec!["body".into(), "name".into()], "missing", "required");
+        let resp = HttpError::from(err).into_response("/tokens");
         assert_eq!(resp.status(), 422);
         assert_eq!(resp.headers()["content-type"], "application/problem+json");
         let body = body_of(&resp);
@@ -125,16 +139,17 @@ mod tests {
 
     #[test]
     fn internal_details_are_not_sent() {
-        let resp = ApiError::Internal("table xyz exploded".into()).into_response("/tokens");
+        let resp = HttpError::from(ApiError::Internal("table xyz exploded".into()))
+            .into_response("/tokens");
         assert_eq!(resp.status(), 500);
         assert!(!body_of(&resp).to_string().contains("xyz"));
     }
 
     #[test]
     fn protocol_headers_accompany_their_statuses() {
-        let r = ApiError::Unauthorized.into_response("/");
+        let r = HttpError::from(ApiError::Unauthorized).into_response("/");
         assert_eq!(r.headers()["www-authenticate"], "Bearer");
-        let r = ApiError::MethodNotAllowed(&["GET", "POST"]).into_response("/");
+        let r = HttpError::MethodNotAllowed(&["GET", "POST"]).into_response("/");
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["allow"], "GET, POST");
         for retryable in [
@@ -142,7 +157,7 @@ mod tests {
             StoreError::Unavailable("x".into()),
             StoreError::Contended("x".into()),
         ] {
-            let r = ApiError::from(retryable).into_response("/");
+            let r = HttpError::from(ApiError::from(retryable)).into_response("/");
             assert_eq!(r.status(), 503);
             assert_eq!(r.headers()["retry-after"], "1");
         }

@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use api_tokens::http::{self, Matched};
+use api_tokens::http::{self, HttpError, Matched};
 use api_tokens::store::TokenStore;
 use api_tokens::{authorizer, ApiError, TokenService};
 use base64::engine::general_purpose::STANDARD;
@@ -61,7 +61,7 @@ pub async fn handle<S: TokenStore>(
     let path = parts.uri.path().to_string();
     let body = match Limited::new(body, MAX_READ_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return problem(ApiError::PayloadTooLarge(http::MAX_BODY_BYTES), &path),
+        Err(_) => return problem(HttpError::PayloadTooLarge(http::MAX_BODY_BYTES), &path),
     };
     let matched = match http::match_route(&parts.method, &path) {
         Ok(m) => m,
@@ -177,8 +177,8 @@ fn request_context(
     })
 }
 
-fn problem(err: ApiError, path: &str) -> Response<Full<Bytes>> {
-    to_hyper(err.into_response(path))
+fn problem(err: impl Into<HttpError>, path: &str) -> Response<Full<Bytes>> {
+    to_hyper(err.into().into_response(path))
 }
 
 fn to_hyper(resp: lambda_http::Response<lambda_http::Body>) -> Response<Full<Bytes>> {

@@ -1,0 +1,421 @@
+//! Request bodies: reading one as JSON (content type, size, syntax), then checking the body
+//! of each operation that takes one: create, rotate, update and revoke.
+
+use std::collections::BTreeMap;
+
+use lambda_http::http::header;
+use lambda_http::Request;
+use serde_json::Value;
+
+use crate::domain::error::{ApiError, FieldError};
+use crate::domain::limits::{
+    valid_id, MAX_ALLOWED_IPS, MAX_DESCRIPTION_CHARS, MAX_EXPIRES_IN_DAYS, MAX_GRACE_PERIOD,
+    MAX_REASON_CHARS, MAX_SCOPES,
+};
+use crate::domain::scope::ScopeCatalog;
+use crate::http::checker::{whole_number, Checker};
+use crate::http::error::{loc, HttpError};
+use crate::service::{CreateInput, RotateInput};
+use crate::store::Patch;
+use crate::support::cidr::Cidr;
+use crate::support::time::Timestamp;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The body as JSON: `None` when empty; 415 unless the content type is JSON; 413 over
+/// [`MAX_BODY_BYTES`]; 400 when it does not parse.
+pub fn read_json(req: &Request) -> Result<Option<Value>, HttpError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(HttpError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if !is_json {
+        return Err(HttpError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|e| HttpError::MalformedJson(e.to_string()))
+}
+
+/// [`read_json`] for routes whose body is required: an empty one is a validation error.
+pub(crate) fn required_json(req: &Request) -> Result<Value, HttpError> {
+    read_json(req)?.ok_or_else(|| {
+        ApiError::field(loc(&["body"]), "missing", "a JSON object body is required").into()
+    })
+}
+
+/// The fields of a `POST /tokens` body.
+pub const CREATE_FIELDS: [&str; 8] = [
+    "name",
+    "description",
+    "scopes",
+    "expires_at",
+    "expires_in_days",
+    "user_id",
+    "metadata",
+    "allowed_ips",
+];
+
+/// Validates a `POST /tokens` body. Every invalid field is reported at once.
+pub fn parse_create(
+    body: &Value,
+    now: Timestamp,
+    catalog: &ScopeCatalog,
+) -> Result<CreateInput, ApiError> {
+    let mut c = Checker::new(body, &CREATE_FIELDS)?;
+    if c.get("name").is_none() {
+        c.fail("name", "missing", "name is required");
+    }
+    let name = c.name();
+    let description = c.string("description", 0, MAX_DESCRIPTION_CHARS);
+    let scopes = scopes(&mut c, catalog);
+    let expires_at = expiry(&mut c, now);
+    let user_id = c.string("user_id", 1, 128);
+    if user_id.as_deref().is_some_and(|u| !valid_id(u)) {
+        c.fail(
+            "user_id",
+            "string_pattern_mismatch",
+            "must be 1..=128 of [A-Za-z0-9._@:+-]",
+        );
+    }
+    let metadata = c.metadata().unwrap_or_default();
+    let allowed_ips = allowed_ips(&mut c);
+    let input = CreateInput {
+        name: name.unwrap_or_default(),
+        allowed_ips,
+        description: description.filter(|d| !d.is_empty()),
+        scopes,
+        expires_at,
+        user_id,
+        metadata,
+    };
+    c.finish(input)
+}
+
+/// A token may carry every scope of the catalog, even when that is more than [`MAX_SCOPES`].
+fn max_scopes(catalog: &ScopeCatalog) -> usize {
+    MAX_SCOPES.max(catalog.all().len())
+}
+
+/// `scopes`: known to the catalog, each listed once.
+fn scopes(c: &mut Checker, catalog: &ScopeCatalog) -> Vec<String> {
+    let mut scopes = Vec::new();
+    match c.get("scopes") {
+        None => {}
+        Some(Value::Array(list)) if list.len() > max_scopes(catalog) => c.fail(
+            "scopes",
+            "too_long",
+            format!("at most {} scopes", max_scopes(catalog)),
+        ),
+        Some(Value::Array(list)) => {
+            for (i, s) in list.iter().enumerate() {
+                let at = vec!["body".into(), "scopes".into(), Value::from(i)];
+                match s.as_str() {
+                    None => c
+                        .errors
+                        .push(FieldError::new(at, "string_type", "must be a string")),
+                    Some(s) if !catalog.contains(s) => c.errors.push(FieldError::new(
+                        at,
+                        "unknown_scope",
+                        format!("unknown scope; valid scopes: {}", catalog.all().join(", ")),
+                    )),
+                    Some(s) if scopes.iter().any(|x| x == s) => {
+                        c.errors
+                            .push(FieldError::new(at, "duplicate_scope", "listed twice"))
+                    }
+                    Some(s) => scopes.push(s.to_string()),
+                }
+            }
+        }
+        Some(_) => c.fail("scopes", "list_type", "must be an array of scope strings"),
+    }
+    scopes
+}
+
+/// `expires_at`, or `expires_in_days` from `now`; not both.
+fn expiry(c: &mut Checker, now: Timestamp) -> Option<Timestamp> {
+    let mut expires_at = c.future_time("expires_at", now);
+    if let Some(v) = c.get("expires_in_days") {
+        if c.get("expires_at").is_some() {
+            c.fail(
+                "expires_in_days",
+                "mutually_exclusive",
+                "give expires_at or expires_in_days, not both",
+            );
+        } else {
+            match whole_number(v) {
+                None => c.fail("expires_in_days", "int_type", "must be a whole number"),
+                Some(d) if !(1..=MAX_EXPIRES_IN_DAYS).contains(&d) => c.fail(
+                    "expires_in_days",
+                    "range",
+                    format!("must be between 1 and {MAX_EXPIRES_IN_DAYS}"),
+                ),
+                Some(d) => expires_at = Some(now + chrono::Duration::days(d)),
+            }
+        }
+    }
+    expires_at
+}
+
+/// `allowed_ips`: at most [`MAX_ALLOWED_IPS`] CIDR blocks, written canonically.
+fn allowed_ips(c: &mut Checker) -> Vec<String> {
+    let mut allowed_ips = Vec::new();
+    match c.get("allowed_ips") {
+        None => {}
+        Some(Value::Array(list)) if list.len() <= MAX_ALLOWED_IPS => {
+            for (i, v) in list.iter().enumerate() {
+                let at = vec!["body".into(), "allowed_ips".into(), Value::from(i)];
+                match v.as_str().map(str::parse::<Cidr>) {
+                    Some(Ok(cidr)) => allowed_ips.push(cidr.to_string()),
+                    Some(Err(why)) => c.errors.push(FieldError::new(at, "cidr_parsing", why)),
+                    None => {
+                        c.errors
+                            .push(FieldError::new(at, "string_type", "must be a CIDR string"))
+                    }
+                }
+            }
+        }
+        Some(Value::Array(_)) => c.fail(
+            "allowed_ips",
+            "too_long",
+            format!("at most {MAX_ALLOWED_IPS} blocks"),
+        ),
+        Some(_) => c.fail(
+            "allowed_ips",
+            "list_type",
+            "must be an array of CIDR strings",
+        ),
+    }
+    allowed_ips
+}
+
+/// The fields of a `POST /tokens/{id}/rotate` body.
+pub const ROTATE_FIELDS: [&str; 2] = ["grace_period_seconds", "expires_at"];
+
+/// Validates a rotation body `{grace_period_seconds?, expires_at?}` (empty: no grace
+/// period, the old token's lifetime).
+pub fn parse_rotate(body: &Value, now: Timestamp) -> Result<RotateInput, ApiError> {
+    let mut c = Checker::new(body, &ROTATE_FIELDS)?;
+    let max = MAX_GRACE_PERIOD.num_seconds();
+    let grace_period = match c.get("grace_period_seconds").map(whole_number) {
+        None => 0,
+        Some(Some(n)) if (0..=max).contains(&n) => n,
+        Some(Some(_)) => {
+            c.fail(
+                "grace_period_seconds",
+                "range",
+                format!("must be between 0 and {max} (7 days)"),
+            );
+            0
+        }
+        Some(None) => {
+            c.fail("grace_period_seconds", "int_type", "must be a whole number");
+            0
+        }
+    };
+    let expires_at = c.future_time("expires_at", now);
+    c.finish(RotateInput {
+        grace_period: chrono::Duration::seconds(grace_period),
+        expires_at,
+    })
+}
+
+/// The fields `PATCH /tokens/{id}` may change.
+pub const UPDATE_FIELDS: [&str; 3] = ["name", "description", "metadata"];
+
+/// Validates a `PATCH /tokens/{id}` body: `name`, `description` (`null` removes it) and
+/// `metadata` (replaces the map; `null` empties it). Every other token field is named as
+/// immutable: scopes, expiry, owner and address limits never change after creation.
+pub fn parse_update(body: &Value) -> Result<Patch, ApiError> {
+    let mut c = Checker::new(body, &UPDATE_FIELDS)?;
+    for e in &mut c.errors {
+        let field = e.loc.get(1).and_then(Value::as_str).unwrap_or_default();
+        if CREATE_FIELDS.contains(&field) || ROTATE_FIELDS.contains(&field) {
+            e.kind = "immutable";
+            e.msg = "cannot change after creation; rotate or create a token instead".into();
+        }
+    }
+    let name = c.name();
+    if c.obj.get("name").is_some_and(Value::is_null) {
+        c.fail("name", "missing", "name cannot be removed");
+    }
+    let description = match c.obj.get("description") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(
+            c.string("description", 0, MAX_DESCRIPTION_CHARS)
+                .filter(|d| !d.is_empty()),
+        ),
+    };
+    let metadata = match c.obj.get("metadata") {
+        None => None,
+        Some(Value::Null) => Some(BTreeMap::new()),
+        Some(_) => c.metadata(),
+    };
+    if c.obj.keys().all(|k| !UPDATE_FIELDS.contains(&k.as_str())) && c.errors.is_empty() {
+        c.fail_body(
+            "missing",
+            "give at least one of name, description, metadata",
+        );
+    }
+    c.finish(Patch {
+        name,
+        description,
+        metadata,
+    })
+}
+
+/// Validates a revocation body `{reason?}`.
+pub fn parse_revoke(body: &Value) -> Result<Option<String>, ApiError> {
+    let mut c = Checker::new(body, &["reason"])?;
+    let reason = c.string("reason", 1, MAX_REASON_CHARS);
+    c.finish(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::time;
+    use serde_json::json;
+
+    fn create(body: Value) -> Result<CreateInput, ApiError> {
+        parse_create(
+            &body,
+            time::parse("2026-01-01T00:00:00Z").unwrap(),
+            &ScopeCatalog::default(),
+        )
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_part_of_zero_are_integers() {
+        let days = |v: Value| create(json!({"name": "n", "expires_in_days": v}));
+        assert!(days(json!(30.0)).is_ok());
+        assert!(days(json!(30.5)).is_err());
+        assert!(days(json!(1e300)).is_err());
+        let now = time::parse("2026-01-01T00:00:00Z").unwrap();
+        let grace = parse_rotate(&json!({"grace_period_seconds": 60.0}), now).unwrap();
+        assert_eq!(grace.grace_period.num_seconds(), 60);
+    }
+
+    fn error_locs(r: Result<CreateInput, ApiError>) -> Vec<(String, &'static str)> {
+        match r {
+            Err(ApiError::Validation(errs)) => errs
+                .into_iter()
+                .map(|e| (serde_json::to_string(&e.loc).unwrap(), e.kind))
+                .collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_valid_body_is_accepted() {
+        let input = create(json!({
+            "name": "deploy", "description": "CI", "scopes": ["tokens:read"],
+            "expires_in_days": 30, "user_id": "bob", "metadata": {"env": "prod"}
+        }))
+        .unwrap();
+        assert_eq!(input.scopes, vec!["tokens:read"]);
+        assert_eq!(
+            time::format(&input.expires_at.unwrap()),
+            "2026-01-31T00:00:00.000Z"
+        );
+        assert_eq!(input.metadata["env"], "prod");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let locs = error_locs(create(json!({
+            "name": "", "scopes": ["tokens:read", "nope", 3, "tokens:read"],
+            "expires_at": "2020-01-01T00:00:00Z", "user_id": "a#b", "metadata": {"k": 1}, "extra": true
+        })));
+        assert_eq!(
+            locs,
+            vec![
+                (r#"["body","extra"]"#.into(), "extra_forbidden"),
+                (r#"["body","name"]"#.into(), "string_too_short"),
+                (r#"["body","scopes",1]"#.into(), "unknown_scope"),
+                (r#"["body","scopes",2]"#.into(), "string_type"),
+                (r#"["body","scopes",3]"#.into(), "duplicate_scope"),
+                (r#"["body","expires_at"]"#.into(), "datetime_future"),
+                (r#"["body","user_id"]"#.into(), "string_pattern_mismatch"),
+                (r#"["body","metadata","k"]"#.into(), "string_type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn name_is_required_and_bounded() {
+        assert_eq!(
+            error_locs(create(json!({}))),
+            vec![(r#"["body","name"]"#.into(), "missing")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": null}))),
+            vec![(r#"["body","name"]"#.into(), "missing")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "   "}))),
+            vec![(r#"["body","name"]"#.into(), "string_too_short")]
+        );
+        assert!(create(json!({"name": "é".repeat(128)})).is_ok());
+        assert_eq!(
+            error_locs(create(json!({"name": "x".repeat(129)}))),
+            vec![(r#"["body","name"]"#.into(), "string_too_long")]
+        );
+    }
+
+    #[test]
+    fn expiry_forms_are_exclusive_and_checked() {
+        assert_eq!(
+            error_locs(create(
+                json!({"name": "a", "expires_at": "2027-01-01T00:00:00Z", "expires_in_days": 3})
+            )),
+            vec![(r#"["body","expires_in_days"]"#.into(), "mutually_exclusive")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "a", "expires_in_days": 0}))),
+            vec![(r#"["body","expires_in_days"]"#.into(), "range")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "a", "expires_in_days": 1.5}))),
+            vec![(r#"["body","expires_in_days"]"#.into(), "int_type")]
+        );
+        assert_eq!(
+            error_locs(create(json!({"name": "a", "expires_at": "tomorrow"}))),
+            vec![(r#"["body","expires_at"]"#.into(), "datetime_parsing")]
+        );
+    }
+
+    #[test]
+    fn a_non_object_body_is_a_validation_error() {
+        assert_eq!(
+            error_locs(create(json!([1, 2]))),
+            vec![(r#"["body"]"#.into(), "dict_type")]
+        );
+    }
+
+    #[test]
+    fn ids_exclude_the_key_separator() {
+        assert!(valid_id("alice@example.com"));
+        assert!(!valid_id("a#b"));
+        assert!(!valid_id(""));
+        assert!(!valid_id(&"a".repeat(129)));
+    }
+}
