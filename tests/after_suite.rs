@@ -229,9 +229,29 @@ struct Report {
     leaks: Vec<String>,
 }
 
-/// Every item of every table, with the hashes collected first.
+/// The DynamoDB Locals the suite ran on: `DYNAMODB_ENDPOINTS` (space-separated; `scripts/test`
+/// runs two), else `DYNAMODB_ENDPOINT`.
+fn endpoints() -> Vec<String> {
+    match std::env::var("DYNAMODB_ENDPOINTS") {
+        Ok(list) if !list.trim().is_empty() => {
+            list.split_whitespace().map(str::to_string).collect()
+        }
+        _ => vec![endpoint()],
+    }
+}
+
+/// Every item of every table of every endpoint, with the hashes collected first.
 async fn scan_tables() -> (Vec<(String, Item)>, Hashes) {
-    let db = dynamodb(&endpoint());
+    let (mut items, mut hashes) = (Vec::new(), Hashes::default());
+    for endpoint in endpoints() {
+        scan_endpoint(&endpoint, &mut items, &mut hashes).await;
+    }
+    (items, hashes)
+}
+
+/// Every item of every table of one DynamoDB Local.
+async fn scan_endpoint(endpoint: &str, items: &mut Vec<(String, Item)>, hashes: &mut Hashes) {
+    let db = dynamodb(endpoint);
     let mut tables = Vec::new();
     let mut start = None;
     loop {
@@ -247,7 +267,6 @@ async fn scan_tables() -> (Vec<(String, Item)>, Hashes) {
             break;
         }
     }
-    let (mut items, mut hashes) = (Vec::new(), Hashes::default());
     for table in tables {
         let mut start = None;
         loop {
@@ -272,7 +291,6 @@ async fn scan_tables() -> (Vec<(String, Item)>, Hashes) {
             }
         }
     }
-    (items, hashes)
 }
 
 /// The whole check over the tables and a capture directory.
