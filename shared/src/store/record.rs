@@ -1,11 +1,12 @@
-//! Reading a token record straight from the attribute map DynamoDB returns.
+//! The token record's codec: the attributes a record is written with, and reading a record
+//! straight from the attribute map DynamoDB returns.
 //!
 //! A list page decodes up to 101 records. `serde_dynamo` first copies each map into a map
 //! of its own (hashing every key again, index keys included) and then walks it; that was
-//! most of the list handler's own work (`docs/benchmarks.md`, handler overhead). This takes
-//! each field out of the SDK's map once. The writer stays `serde_dynamo::to_item`; the tests
-//! hold this reader to it, and the struct literal below fails to compile if a field is added
-//! to [`TokenItem`] without being read here.
+//! most of the list handler's own work (`docs/benchmarks.md`, handler overhead). The reader
+//! takes each field out of the SDK's map once. The writer stays `serde_dynamo::to_item`; the
+//! tests hold the reader to it, and the struct literal below fails to compile if a field is
+//! added to [`TokenItem`] without being read here.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +14,36 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
 use crate::domain::model::{StoredStatus, TokenItem};
+use crate::store::error::StoreError;
+use crate::store::schema;
 use crate::support::time::{self, Timestamp};
+
+/// A record's attributes as written: the token, its key, every index key, and the TTL.
+pub fn record_attributes(
+    item: &TokenItem,
+    purge_at: Option<Timestamp>,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut attrs: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    attrs.insert(schema::PK.into(), s(schema::token_pk(item.id)));
+    for (k, v) in schema::index_keys(item) {
+        attrs.insert(k.into(), s(v));
+    }
+    if let Some(t) = purge_at {
+        attrs.insert(schema::PURGE_AT.into(), epoch(&t));
+    }
+    Ok(attrs)
+}
+
+/// A string attribute.
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A time as a number of seconds since the epoch (the TTL attribute's format).
+pub(crate) fn epoch(t: &Timestamp) -> AttributeValue {
+    AttributeValue::N(t.timestamp().to_string())
+}
 
 /// Decodes a token record; attributes it does not know (the key, index keys, the TTL) are
 /// ignored. The error names the field.
@@ -144,7 +174,6 @@ impl Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::record_attributes;
 
     /// A record with every optional field set.
     fn full() -> TokenItem {

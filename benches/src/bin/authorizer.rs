@@ -5,15 +5,13 @@
 use std::time::Instant;
 
 use api_tokens::service::CreateInput;
+use api_tokens::store::requests;
 use api_tokens::{authorizer, schema, DynamoStore, TokenService};
+use api_tokens_benches::percentile;
 use integration_tests::{dynamodb, dynamodb_counted, endpoint, test_config_with, RequestCounter};
 use serde_json::json;
 
 const CALLS: usize = 500;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 #[tokio::main]
 async fn main() {
@@ -63,14 +61,7 @@ async fn main() {
         }
         let per_check = (counter.get() - before) as f64 / CALLS as f64;
         // The check's one request, repeated with DynamoDB reporting what it consumed.
-        let rcu = db
-            .get_item()
-            .table_name(&table)
-            .key(
-                schema::PK,
-                aws_sdk_dynamodb::types::AttributeValue::S(schema::credential_pk(item.id)),
-            )
-            .consistent_read(true)
+        let rcu = requests::get_item(&db, &table, schema::credential_pk(item.id))
             .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
             .send()
             .await
@@ -78,7 +69,6 @@ async fn main() {
             .consumed_capacity
             .and_then(|c| c.capacity_units)
             .unwrap_or_default();
-        ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(
             "| {what} | {per_check} | {} | {:.3} ms | {:.3} ms |",
             rcu * per_check,

@@ -1,22 +1,15 @@
-//! Shared by the benchmark binaries `bench-ops`, `bench-overhead` and `bench-scale` (each
-//! includes it with `#[path]`): a capacity meter on the DynamoDB client, a fast seeder of a
-//! tenant's token records, and small statistics helpers.
+//! [`Meter`]: an SDK interceptor that counts DynamoDB requests and adds up the capacity
+//! DynamoDB reports for them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use api_tokens::model::{StoredStatus, TokenItem};
-use api_tokens::store::record_attributes;
-use api_tokens::{schema, time};
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeSerializationInterceptorContextMut, FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, PutRequest, ReturnConsumedCapacity, WriteRequest,
-};
-use integration_tests::sample_token;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 
 /// What DynamoDB was asked and what it charged, as a [`Meter`] saw it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -187,119 +180,4 @@ impl Intercept for Meter {
 /// A DynamoDB Local client, as the harness builds it, with `meter` on it.
 pub fn metered_client(endpoint: &str, meter: Meter) -> aws_sdk_dynamodb::Client {
     integration_tests::dynamodb_with(endpoint, meter)
-}
-
-/// The `i`-th token of a seeded tenant: owner `user<(i / 10) % users>`; 80% active, 10% expired
-/// (with an expiry in the past), 10% revoked; 1% have `needle` in their name. Token `i` is
-/// created `i` seconds after `base`, so higher indexes are newer.
-pub fn seeded_token(tenant: &str, i: usize, users: usize, base: time::Timestamp) -> TokenItem {
-    let created = base + chrono::Duration::seconds(i as i64);
-    let status = match i % 10 {
-        0 => StoredStatus::Revoked,
-        1 => StoredStatus::Expired,
-        _ => StoredStatus::Active,
-    };
-    let revoked = status == StoredStatus::Revoked;
-    TokenItem {
-        name: if i % 100 == 42 {
-            format!("needle {i}")
-        } else {
-            format!("token {i}")
-        },
-        scopes: vec!["tokens:read".into()],
-        status,
-        created_at: created,
-        updated_at: created,
-        expires_at: (status == StoredStatus::Expired)
-            .then(|| created + chrono::Duration::seconds(1)),
-        revoked_at: revoked.then_some(created),
-        revoked_by: revoked.then(|| "admin".to_string()),
-        revocation_reason: revoked.then(|| "seeded".to_string()),
-        metadata: [("team".to_string(), format!("t{}", i % 7))].into(),
-        ..sample_token(tenant, &format!("user{}", (i / 10) % users))
-    }
-}
-
-/// Writes tokens `range` of `tenant` (see [`seeded_token`]) with `BatchWriteItem`, 25 items
-/// per request and `concurrency` requests at a time, and adds them to the tenant's and the
-/// owners' counters. Only token records and counters are written: credentials are in no
-/// index, and lists never read them.
-pub async fn seed_tenant(
-    db: &aws_sdk_dynamodb::Client,
-    table: &str,
-    tenant: &str,
-    range: std::ops::Range<usize>,
-    users: usize,
-    base: time::Timestamp,
-    concurrency: usize,
-) {
-    use futures_util::StreamExt;
-    let mut counters: HashMap<String, [i64; 3]> = HashMap::new();
-    let mut chunks = Vec::new();
-    let mut chunk = Vec::with_capacity(25);
-    for i in range {
-        let t = seeded_token(tenant, i, users, base);
-        let shard = schema::counter_shard(t.id);
-        let slot = match t.status {
-            StoredStatus::Active => 0,
-            StoredStatus::Expired => 1,
-            StoredStatus::Revoked => 2,
-        };
-        for owner in [None, Some(t.user_id.as_str())] {
-            counters
-                .entry(schema::counter_pk(tenant, owner, shard))
-                .or_default()[slot] += 1;
-        }
-        let put = PutRequest::builder()
-            .set_item(Some(record_attributes(&t, None).unwrap()))
-            .build()
-            .unwrap();
-        chunk.push(WriteRequest::builder().put_request(put).build());
-        if chunk.len() == 25 {
-            chunks.push(std::mem::take(&mut chunk));
-        }
-    }
-    if !chunk.is_empty() {
-        chunks.push(chunk);
-    }
-    futures_util::stream::iter(chunks)
-        .for_each_concurrent(concurrency, |mut chunk| async move {
-            while !chunk.is_empty() {
-                let out = db
-                    .batch_write_item()
-                    .request_items(table, chunk)
-                    .send()
-                    .await
-                    .expect("seed a batch");
-                chunk = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(table))
-                    .unwrap_or_default();
-            }
-        })
-        .await;
-    for (pk, [active, expired, revoked]) in counters {
-        db.update_item()
-            .table_name(table)
-            .key(schema::PK, AttributeValue::S(pk))
-            .update_expression("ADD active :a, expired :e, revoked :r")
-            .expression_attribute_values(":a", AttributeValue::N(active.to_string()))
-            .expression_attribute_values(":e", AttributeValue::N(expired.to_string()))
-            .expression_attribute_values(":r", AttributeValue::N(revoked.to_string()))
-            .send()
-            .await
-            .expect("seed the counters");
-    }
-}
-
-/// The `p`-quantile (0..=1) of samples, nearest rank.
-pub fn percentile(samples: &[f64], p: f64) -> f64 {
-    let mut v = samples.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-/// The median of samples.
-pub fn median(samples: &[f64]) -> f64 {
-    percentile(samples, 0.5)
 }

@@ -9,17 +9,13 @@
 //! - `SCALE_ROUNDS`: measured rounds (default 31, after 3 warm-up rounds).
 //! - `SCALE_CSV`: where the CSV goes (default `docs/bench/scale.csv`).
 
-#[allow(dead_code)]
-#[path = "bench_support.rs"]
-mod bench_support;
-
 use std::io::Write as _;
 use std::time::Instant;
 
 use api_tokens::model::Status;
 use api_tokens::service::listing::{ListQuery, ListResult};
 use api_tokens::{schema, time, DynamoStore, TokenService};
-use bench_support::{median, percentile, seed_tenant};
+use api_tokens_benches::{median, percentile, seed_tenant};
 use integration_tests::{dynamodb, endpoint, principal, test_config};
 
 const USERS: usize = 10;
@@ -72,6 +68,24 @@ struct Cell {
 
 #[tokio::main]
 async fn main() {
+    let sizes = sizes();
+    let rounds: usize = env_or("SCALE_ROUNDS", 31);
+    let csv_path: String = env_or("SCALE_CSV", "docs/bench/scale.csv".to_string());
+
+    let db = dynamodb(&endpoint());
+    let table = format!("bench-{}", uuid::Uuid::now_v7().simple());
+    schema::create_table(&db, &table).await.unwrap();
+    let seeding = seed(&db, &table, &sizes).await;
+    let service = TokenService::new(DynamoStore::new(db.clone(), &table), &test_config(&table));
+    let cells = measure(&service, &sizes, rounds).await;
+    write_csv(&csv_path, &cells, &seeding);
+    print_tables(&cells, &sizes, &seeding);
+    eprintln!("wrote {csv_path}");
+    db.delete_table().table_name(&table).send().await.unwrap();
+}
+
+/// `SCALE_SIZES`, smallest first.
+fn sizes() -> Vec<usize> {
     let mut sizes: Vec<usize> = std::env::var("SCALE_SIZES")
         .unwrap_or_else(|_| "1000,10000,30000,100000".into())
         .split(',')
@@ -82,17 +96,16 @@ async fn main() {
         })
         .collect();
     sizes.sort_unstable();
-    let rounds: usize = env_or("SCALE_ROUNDS", 31);
-    let csv_path: String = env_or("SCALE_CSV", "docs/bench/scale.csv".to_string());
+    sizes
+}
 
-    let db = dynamodb(&endpoint());
-    let table = format!("bench-{}", uuid::Uuid::now_v7().simple());
-    schema::create_table(&db, &table).await.unwrap();
+/// Seeds one tenant per size; the seconds each took.
+async fn seed(db: &aws_sdk_dynamodb::Client, table: &str, sizes: &[usize]) -> Vec<(usize, f64)> {
     let base = time::now() - chrono::Duration::days(400);
     let mut seeding = Vec::new();
-    for &n in &sizes {
+    for &n in sizes {
         let started = Instant::now();
-        seed_tenant(&db, &table, &tenant(n), 0..n, USERS, base, 4).await;
+        seed_tenant(db, table, &tenant(n), 0..n, USERS, base, 4).await;
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "seeded {n} tokens in {secs:.1} s ({:.0} tokens/s)",
@@ -100,11 +113,16 @@ async fn main() {
         );
         seeding.push((n, secs));
     }
+    seeding
+}
 
-    let service = TokenService::new(DynamoStore::new(db.clone(), &table), &test_config(&table));
+/// Reads every (size, query) cell once per round, visiting the sizes in a rotating order;
+/// the first rounds warm up and are not kept.
+async fn measure(service: &TokenService<DynamoStore>, sizes: &[usize], rounds: usize) -> Vec<Cell> {
+    let queries = queries();
     let mut cells: Vec<Cell> = Vec::new();
-    for &n in &sizes {
-        for (query, _) in queries() {
+    for &n in sizes {
+        for (query, _) in &queries {
             cells.push(Cell {
                 size: n,
                 query,
@@ -113,7 +131,6 @@ async fn main() {
             });
         }
     }
-    let queries = queries();
     let per_size = queries.len();
     for round in 0..WARM_UP_ROUNDS + rounds {
         for k in 0..sizes.len() {
@@ -131,19 +148,21 @@ async fn main() {
             }
         }
     }
+    cells
+}
 
-    if let Some(dir) = std::path::Path::new(&csv_path).parent() {
+/// The CSV `scripts/plot` reads.
+fn write_csv(path: &str, cells: &[Cell], seeding: &[(usize, f64)]) {
+    if let Some(dir) = std::path::Path::new(path).parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
-    let mut csv = std::fs::File::create(&csv_path).unwrap();
+    let mut csv = std::fs::File::create(path).unwrap();
     writeln!(
         csv,
         "tokens_in_tenant,query,items_returned,requests,items_read,rcu,p50_ms,p90_ms,seed_seconds"
     )
     .unwrap();
-    println!("| tokens in tenant | page of {PAGE} | items returned | DynamoDB requests | items read | RCU | p50 | p90 |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for c in &cells {
+    for c in cells {
         let r = c.last.as_ref().unwrap();
         let (p50, p90) = (median(&c.ms), percentile(&c.ms, 0.9));
         let seed = seeding.iter().find(|(n, _)| *n == c.size).unwrap().1;
@@ -158,6 +177,16 @@ async fn main() {
             r.stats.capacity
         )
         .unwrap();
+    }
+}
+
+/// Every cell, then the largest size against the smallest, then the seeding.
+fn print_tables(cells: &[Cell], sizes: &[usize], seeding: &[(usize, f64)]) {
+    println!("| tokens in tenant | page of {PAGE} | items returned | DynamoDB requests | items read | RCU | p50 | p90 |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for c in cells {
+        let r = c.last.as_ref().unwrap();
+        let (p50, p90) = (median(&c.ms), percentile(&c.ms, 0.9));
         println!(
             "| {} | {} | {} | {} | {} | {} | {p50:.2} ms | {p90:.2} ms |",
             c.size,
@@ -168,10 +197,11 @@ async fn main() {
             r.stats.capacity
         );
     }
+    let per_size = queries().len();
     let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
     println!("\n| page of {PAGE} | latency p50, {large} / {small} | RCU, {large} / {small} |");
     println!("| --- | --- | --- |");
-    for (j, (query, _)) in queries.iter().enumerate() {
+    for (j, (query, _)) in queries().iter().enumerate() {
         let (a, b) = (&cells[j], &cells[(sizes.len() - 1) * per_size + j]);
         let rcu = |c: &Cell| c.last.as_ref().unwrap().stats.capacity;
         println!(
@@ -181,14 +211,12 @@ async fn main() {
         );
     }
     println!("\nSeeding (`BatchWriteItem`, 25 records per request, 4 at a time):");
-    for (n, secs) in &seeding {
+    for (n, secs) in seeding {
         println!(
             "- {n} tokens: {secs:.1} s ({:.0} tokens/s)",
             *n as f64 / secs
         );
     }
-    eprintln!("wrote {csv_path}");
-    db.delete_table().table_name(&table).send().await.unwrap();
 }
 
 /// The tenant holding `n` tokens.
