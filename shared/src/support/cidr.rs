@@ -1,44 +1,37 @@
 //! IP allowlists: IPv4 and IPv6 CIDR blocks, parsed, normalised and matched.
+//!
+//! The block arithmetic is `ipnet`'s; the parsing is ours, because `ipnet`'s own parser
+//! answers differently from what the API has always accepted (`tests/spec/bad_inputs.rs`):
+//!
+//! | input | `ipnet::IpNet::from_str` | [`Cidr`] |
+//! | --- | --- | --- |
+//! | a bare address, `192.0.2.7` | refused | a /32 or /128 |
+//! | leading zeros in an IPv4 octet, `010.0.0.0/8` | accepted as `10.0.0.0/8` | refused (std's address parser) |
+//! | a prefix written `+8` or `008` | refused | accepted (`u8::from_str`) |
+//! | an IPv4-mapped IPv6 block, `::ffff:10.0.0.0/104` | accepted | refused |
+//! | host bits set, `10.1.2.3/8` | kept | cleared: `10.0.0.0/8` |
+//! | any refusal | "invalid IP address syntax" | says what is wrong, shown in the 422 |
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use ipnet::IpNet;
+
 /// A network block such as `10.0.0.0/8` or `2001:db8::/32`. A bare address is a /32 or /128.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 impl Cidr {
     /// Whether `ip` is inside the block (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                mask(u128::from(u32::from(ip)), 32, self.prefix) == u128::from(u32::from(net))
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                mask(u128::from(ip), 128, self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
     }
 
     /// Whether every address of `inner` is inside this block.
     pub fn covers(&self, inner: &Cidr) -> bool {
-        self.network.is_ipv4() == inner.network.is_ipv4()
-            && self.prefix <= inner.prefix
-            && self.contains(inner.network)
+        self.0.contains(&inner.0)
     }
-}
-
-fn mask(bits: u128, width: u8, prefix: u8) -> u128 {
-    if prefix == 0 {
-        return 0;
-    }
-    let keep = u32::from(width - prefix);
-    (bits >> keep) << keep
 }
 
 impl FromStr for Cidr {
@@ -63,26 +56,20 @@ impl FromStr for Cidr {
         }
         let width = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            None => width,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= width)
-                .ok_or_else(|| format!("prefix length must be 0..={width}"))?,
+            None => Ok(width),
+            Some(p) => p.parse::<u8>(),
         };
-        let network = match ip {
-            IpAddr::V4(v4) => {
-                IpAddr::V4((mask(u128::from(u32::from(v4)), 32, prefix) as u32).into())
-            }
-            IpAddr::V6(v6) => IpAddr::V6(mask(u128::from(v6), 128, prefix).into()),
-        };
-        Ok(Self { network, prefix })
+        prefix
+            .ok()
+            .and_then(|p| IpNet::new(ip, p).ok())
+            .map(|net| Self(net.trunc()))
+            .ok_or_else(|| format!("prefix length must be 0..={width}"))
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -149,6 +136,34 @@ mod tests {
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
+    }
+
+    /// The rows of the module's table: where `ipnet`'s parser alone would change answers.
+    #[test]
+    fn the_api_keeps_its_own_parsing_rules() {
+        let ours = |s: &str| s.parse::<Cidr>().map(|c| c.to_string());
+        let ipnet = |s: &str| s.parse::<IpNet>().map(|n| n.to_string()).ok();
+        assert_eq!(ours("192.0.2.7"), Ok("192.0.2.7/32".into()));
+        assert_eq!(ours("2001:db8::1"), Ok("2001:db8::1/128".into()));
+        assert_eq!(ipnet("192.0.2.7"), None);
+        assert!(ours("010.0.0.0/8").is_err());
+        assert_eq!(ipnet("010.0.0.0/8"), Some("10.0.0.0/8".into()));
+        assert_eq!(ours("10.0.0.0/+8"), Ok("10.0.0.0/8".into()));
+        assert_eq!(ours("10.0.0.0/008"), Ok("10.0.0.0/8".into()));
+        assert_eq!(ipnet("10.0.0.0/+8"), None);
+        assert_eq!(ipnet("10.0.0.0/008"), None);
+        assert!(ours("::ffff:10.0.0.0/104").is_err());
+        assert!(ipnet("::ffff:10.0.0.0/104").is_some());
+        assert_eq!(ours("10.1.2.3/8"), Ok("10.0.0.0/8".into()));
+        assert_eq!(ipnet("10.1.2.3/8"), Some("10.1.2.3/8".into()));
+        assert_eq!(ours("0.0.0.0/0"), Ok("0.0.0.0/0".into()));
+        assert_eq!(ours("::/0"), Ok("::/0".into()));
+        assert_eq!(ours("x/8"), Err(r#""x" is not an IP address"#.into()));
+        assert_eq!(
+            ours("10.0.0.0/33"),
+            Err("prefix length must be 0..=32".into())
+        );
+        assert_eq!(ours("::/x"), Err("prefix length must be 0..=128".into()));
     }
 
     #[test]

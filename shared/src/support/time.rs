@@ -18,9 +18,10 @@ pub fn truncate(t: Timestamp) -> Timestamp {
 
 /// Fixed-width RFC 3339 form, e.g. `2026-01-02T03:04:05.678Z`.
 ///
-/// Written digit by digit: a list page formats a few hundred of these (views, sort keys),
-/// and chrono's general formatter was a visible share of the handler's own time. Years
-/// outside 0000..=9999 and leap seconds go through chrono.
+/// Written digit by digit and serialised from the stack: a list page writes a few hundred
+/// of these, and chrono's `to_rfc3339_opts` makes the page's JSON answer measurably slower
+/// (docs/benchmarks.md, "Hand-written or library"). Years outside 0000..=9999 and leap
+/// seconds go through chrono.
 pub fn format(t: &Timestamp) -> String {
     with_text(t, str::to_owned)
 }
