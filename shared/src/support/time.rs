@@ -16,58 +16,16 @@ pub fn truncate(t: Timestamp) -> Timestamp {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
-/// Fixed-width RFC 3339 form, e.g. `2026-01-02T03:04:05.678Z`.
-///
-/// Written digit by digit and serialised from the stack: a list page writes a few hundred
-/// of these, and chrono's `to_rfc3339_opts` makes the page's JSON answer measurably slower
-/// (docs/benchmarks.md, "Hand-written or library"). Years outside 0000..=9999 and leap
-/// seconds go through chrono.
+/// Fixed-width RFC 3339 form, e.g. `2026-01-02T03:04:05.678Z` (chrono's writer: a
+/// hand-written one saved about 5 µs of a list page's 5 ms, docs/benchmarks.md, "Hand-written
+/// or library").
 pub fn format(t: &Timestamp) -> String {
-    with_text(t, str::to_owned)
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Hands [`format`]'s text to `f`: from the stack where it can, from chrono otherwise.
-fn with_text<R>(t: &Timestamp, f: impl FnOnce(&str) -> R) -> R {
-    match fixed(t) {
-        Some(bytes) => f(fixed_str(&bytes)),
-        None => f(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-    }
-}
-
-/// The text of [`fixed`]'s bytes (ASCII digits and separators only: always UTF-8).
-fn fixed_str(bytes: &[u8; 24]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
-}
-
-/// [`format`]'s bytes on the stack, without an allocation; `None` where chrono must write
-/// them (years outside 0000..=9999, leap seconds).
-fn fixed(t: &Timestamp) -> Option<[u8; 24]> {
-    use chrono::{Datelike, Timelike};
-    let millis = t.timestamp_subsec_millis();
-    let year = t.year();
-    if !(0..=9999).contains(&year) || millis > 999 {
-        return None;
-    }
-    let mut out = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut n: u32| {
-        for place in (at..at + width).rev() {
-            out[place] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(0, 4, year as u32);
-    put(5, 2, t.month());
-    put(8, 2, t.day());
-    put(11, 2, t.hour());
-    put(14, 2, t.minute());
-    put(17, 2, t.second());
-    put(20, 3, millis);
-    Some(out)
-}
-
-/// Serializes `t` as [`format`] writes it, without an allocation where it can.
+/// Serializes `t` as [`format`] writes it.
 fn serialize_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    with_text(t, |text| s.serialize_str(text))
+    s.serialize_str(&format(t))
 }
 
 /// The form [`format`] writes, read without chrono's general parser; `None` for anything
