@@ -476,46 +476,7 @@ fn planted_leaks_in_items_logs_and_answers_are_each_reported() {
     // Logs and answers, through the capture files as the harness writes them.
     let dir = std::env::temp_dir().join(format!("after-suite-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
-    let log = |fields: Value| serde_json::json!({"level": "INFO", "fields": fields}).to_string();
-    std::fs::write(
-        dir.join(format!("{}1.jsonl", capture::LOGS)),
-        [
-            log(serde_json::json!({"message": "token created"})),
-            log(serde_json::json!({"message": "authorization denied", "token": s})),
-            log(serde_json::json!({"message": "verify", "hash": stored})),
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let answer = |method: &str, path: &str, status: u16, body: String| {
-        serde_json::json!({"method": method, "path": path, "status": status, "body": body})
-            .to_string()
-    };
-    let created = format!(r#"{{"id":"{id}","secret":"{s}"}}"#);
-    std::fs::write(
-        dir.join(format!("{}1.jsonl", capture::HTTP)),
-        [
-            answer("POST", "/tokens", 201, created.clone()),
-            answer(
-                "POST",
-                &format!("/tokens/{id}/rotate"),
-                201,
-                created.clone(),
-            ),
-            answer("GET", "/tokens", 200, r#"{"items":[]}"#.into()),
-            answer("GET", &format!("/tokens/{id}"), 200, created.clone()),
-            answer("POST", "/tokens", 422, format!(r#"{{"detail":"{s}"}}"#)),
-            answer(
-                "POST",
-                &format!("/tokens/{id}/revoke"),
-                201,
-                created.clone(),
-            ),
-            answer("POST", "/tokens", 201, format!(r#"{{"hash":"{stored}"}}"#)),
-        ]
-        .join("\n"),
-    )
-    .unwrap();
+    plant_capture_files(&dir, id, &s, &stored);
     let items: Vec<(String, Item)> = clean.iter().map(|i| ("t".to_string(), i.clone())).collect();
     let report = check(&items, &hashes, &dir);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -543,4 +504,55 @@ fn planted_leaks_in_items_logs_and_answers_are_each_reported() {
             "a secret in the 422 of POST /tokens".to_string(),
         ]
     );
+}
+
+/// Writes capture files into `dir` as the harness does: three log lines (one clean, one with
+/// `secret`, one with `hash`), and seven answers: a creation and a rotation showing `secret`
+/// as they may, a list, three answers showing it that must not, and a creation showing `hash`.
+fn plant_capture_files(dir: &Path, id: uuid::Uuid, secret: &str, hash: &str) {
+    let log = |fields: Value| serde_json::json!({"level": "INFO", "fields": fields}).to_string();
+    std::fs::write(
+        dir.join(format!("{}1.jsonl", capture::LOGS)),
+        [
+            log(serde_json::json!({"message": "token created"})),
+            log(serde_json::json!({"message": "authorization denied", "token": secret})),
+            log(serde_json::json!({"message": "verify", "hash": hash})),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let answer = |method: &str, path: &str, status: u16, body: String| {
+        serde_json::json!({"method": method, "path": path, "status": status, "body": body})
+            .to_string()
+    };
+    let created = format!(r#"{{"id":"{id}","secret":"{secret}"}}"#);
+    std::fs::write(
+        dir.join(format!("{}1.jsonl", capture::HTTP)),
+        [
+            answer("POST", "/tokens", 201, created.clone()),
+            answer(
+                "POST",
+                &format!("/tokens/{id}/rotate"),
+                201,
+                created.clone(),
+            ),
+            answer("GET", "/tokens", 200, r#"{"items":[]}"#.into()),
+            answer("GET", &format!("/tokens/{id}"), 200, created.clone()),
+            answer(
+                "POST",
+                "/tokens",
+                422,
+                format!(r#"{{"detail":"{secret}"}}"#),
+            ),
+            answer(
+                "POST",
+                &format!("/tokens/{id}/revoke"),
+                201,
+                created.clone(),
+            ),
+            answer("POST", "/tokens", 201, format!(r#"{{"hash":"{hash}"}}"#)),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
 }

@@ -113,32 +113,7 @@ async fn every_cross_tenant_attempt_reads_as_nonexistent() {
     let before = app.get(&format!("/tokens/{victim}"), &alice).await.json;
 
     // Ids in paths.
-    for (method, suffix, body) in [
-        (Method::GET, "", None),
-        (Method::PATCH, "", Some(json!({"name": "pwned"}))),
-        (Method::POST, "/rotate", Some(json!({}))),
-        (Method::POST, "/revoke", Some(json!({}))),
-        (Method::DELETE, "", None),
-    ] {
-        let foreign = app
-            .call(
-                method.clone(),
-                &format!("/tokens/{victim}{suffix}"),
-                Some(&intruder),
-                body.clone(),
-            )
-            .await;
-        let missing = app
-            .call(
-                method.clone(),
-                &format!("/tokens/{unknown}{suffix}"),
-                Some(&intruder),
-                body,
-            )
-            .await;
-        foreign.assert_problem(404, "token-not-found");
-        assert_eq!(without_instance(&foreign), without_instance(&missing));
-    }
+    assert_every_route_answers_as_for_an_unknown_id(&app, &intruder, &victim, unknown).await;
     assert_eq!(
         app.get(&format!("/tokens/{victim}"), &alice).await.json,
         before,
@@ -184,6 +159,41 @@ async fn every_cross_tenant_attempt_reads_as_nonexistent() {
     let b = app.get("/tokens/self", stranger.expose()).await;
     a.assert_problem(401, "unauthorized");
     assert_eq!(without_instance(&a), without_instance(&b));
+}
+
+/// Every route taking an id answers `intruder` for `victim` exactly as for an `unknown` id.
+async fn assert_every_route_answers_as_for_an_unknown_id(
+    app: &App,
+    intruder: &str,
+    victim: &str,
+    unknown: uuid::Uuid,
+) {
+    for (method, suffix, body) in [
+        (Method::GET, "", None),
+        (Method::PATCH, "", Some(json!({"name": "pwned"}))),
+        (Method::POST, "/rotate", Some(json!({}))),
+        (Method::POST, "/revoke", Some(json!({}))),
+        (Method::DELETE, "", None),
+    ] {
+        let foreign = app
+            .call(
+                method.clone(),
+                &format!("/tokens/{victim}{suffix}"),
+                Some(intruder),
+                body.clone(),
+            )
+            .await;
+        let missing = app
+            .call(
+                method.clone(),
+                &format!("/tokens/{unknown}{suffix}"),
+                Some(intruder),
+                body,
+            )
+            .await;
+        foreign.assert_problem(404, "token-not-found");
+        assert_eq!(without_instance(&foreign), without_instance(&missing));
+    }
 }
 
 #[tokio::test]

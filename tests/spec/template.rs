@@ -321,23 +321,7 @@ fn only_the_configured_sources_and_accounts_may_revoke_by_event() {
 
     // The bus takes PutEvents from this account, and from the listed ones only with an
     // allowed source; nothing else is granted.
-    let mut grants = Vec::new();
-    for (name, resource) in t["Resources"].as_mapping().unwrap() {
-        if resource["Type"] == "AWS::Events::EventBusPolicy" {
-            let p = &resource["Properties"];
-            assert_eq!(yaml(&p["EventBusName"]), "!Ref TokensEventBus", "{name:?}");
-            let s = &p["Statement"];
-            assert_eq!(s["Effect"], "Allow");
-            assert_eq!(s["Action"], "events:PutEvents");
-            assert_eq!(yaml(&s["Resource"]), "!GetAtt TokensEventBus.Arn");
-            grants.push((
-                yaml(&s["Principal"]["AWS"]),
-                yaml(&resource["Condition"]),
-                yaml(&s["Condition"]),
-            ));
-        }
-    }
-    grants.sort();
+    let grants = event_bus_grants(&t);
     assert_eq!(
         grants,
         [
@@ -371,6 +355,29 @@ fn only_the_configured_sources_and_accounts_may_revoke_by_event() {
         yaml(&alarm["Dimensions"][0]["Value"]),
         "!Ref TokensRevokeEventsFunction"
     );
+}
+
+/// Each `PutEvents` grant of the event bus's policies: (principal, resource condition,
+/// statement condition), sorted.
+fn event_bus_grants(t: &Value) -> Vec<(String, String, String)> {
+    let mut grants = Vec::new();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] == "AWS::Events::EventBusPolicy" {
+            let p = &resource["Properties"];
+            assert_eq!(yaml(&p["EventBusName"]), "!Ref TokensEventBus", "{name:?}");
+            let s = &p["Statement"];
+            assert_eq!(s["Effect"], "Allow");
+            assert_eq!(s["Action"], "events:PutEvents");
+            assert_eq!(yaml(&s["Resource"]), "!GetAtt TokensEventBus.Arn");
+            grants.push((
+                yaml(&s["Principal"]["AWS"]),
+                yaml(&resource["Condition"]),
+                yaml(&s["Condition"]),
+            ));
+        }
+    }
+    grants.sort();
+    grants
 }
 
 #[test]
