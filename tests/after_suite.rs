@@ -39,9 +39,12 @@ fn contents(v: &AttributeValue, texts: &mut Vec<String>, blobs: &mut Vec<Vec<u8>
 fn secrets_in(text: &str) -> Vec<&str> {
     let mut found = Vec::new();
     for (start, _) in text.match_indices('_') {
+        // The character before the prefix may take several bytes (any text is scanned).
         let prefix_start = text[..start]
-            .rfind(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let end = text[start + 1..]
             .find(|c: char| !c.is_ascii_alphanumeric())
             .map_or(text.len(), |i| start + 1 + i);
@@ -392,6 +395,9 @@ fn the_secret_detector_finds_a_secret_inside_other_text() {
     assert_eq!(secrets_in(&text), [s.as_str()]);
     assert_eq!(secrets_in(&format!(r#"{{"token":"{s}"}}"#)), [s.as_str()]);
     assert!(secrets_in("tkn_abc and snake_case words").is_empty());
+    // After any character, of any width: the scan reads stored text of every alphabet.
+    assert_eq!(secrets_in(&format!("é§{s}")), [s.as_str()]);
+    assert!(secrets_in("ï§_öh¤ 𐐀_x").is_empty());
     let mut edited = s.clone().into_bytes();
     edited[10] = if edited[10] == b'A' { b'B' } else { b'A' };
     assert!(
