@@ -89,7 +89,8 @@ async fn malformed_tokens_are_rejected_without_any_dynamodb_call() {
 async fn an_expired_token_reads_expired_and_is_refused_the_moment_it_expires() {
     let app = App::start().await;
     let admin = app.mint("acme", "root", ADMIN).await;
-    let expires_at = api_tokens::time::now() + chrono::Duration::milliseconds(1500);
+    // Long enough for the checks below while other tests run beside this one.
+    let expires_at = api_tokens::time::now() + chrono::Duration::milliseconds(5000);
     let (id, short) = app
         .mint_with(
             "acme",
@@ -278,7 +279,8 @@ async fn the_authorizer_cache_answers_repeat_checks_without_dynamodb() {
     ));
 
     // A cached positive answer never outlives the token's own expiry.
-    let expires_at = api_tokens::time::now() + chrono::Duration::milliseconds(1500);
+    // Long enough for the checks below while other tests run beside this one.
+    let expires_at = api_tokens::time::now() + chrono::Duration::milliseconds(5000);
     let short = app
         .mint_with(
             "acme",
