@@ -2,8 +2,11 @@
 //! deny, and hands the verified principal to the integration as authorizer context.
 //!
 //! - HTTP API, payload 2.0 with simple responses: `{"isAuthorized": bool, "context": {...}}`.
-//! - REST API, `TOKEN` or `REQUEST` authorizer: an IAM policy for the method ARN; a refused
-//!   token is the error `Unauthorized`, which API Gateway answers with 401.
+//! - REST API, `TOKEN` or `REQUEST` authorizer: an IAM policy. An accepted token is allowed
+//!   the method ARN; a refused one gets a `Deny` of the whole API and stage, which API Gateway
+//!   answers with 403. A refusal is an answer, not a function error: only real failures count
+//!   in the functions' `Errors` metric and its alarm. (A request without the identity source
+//!   is answered 401 by API Gateway itself, without invoking the authorizer.)
 //!
 //! A token with `allowed_ips` is allowed only from those blocks: the source address is
 //! `requestContext.http.sourceIp` (HTTP API) or `requestContext.identity.sourceIp` (REST
@@ -20,9 +23,6 @@ use crate::store::TokenStore;
 /// Why the authorizer produced no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizerError {
-    /// REST APIs: the token was refused. The message must be exactly `Unauthorized`.
-    #[error("Unauthorized")]
-    Unauthorized,
     /// The event is not an API Gateway authorizer event we know.
     #[error("unsupported authorizer event: {0}")]
     UnsupportedEvent(&'static str),
@@ -114,9 +114,9 @@ pub async fn handle<S: TokenStore>(
         .pointer("/requestContext/identity/sourceIp")
         .and_then(Value::as_str)
         .and_then(|ip| ip.parse().ok());
-    let p = principal(service, authorization, source_ip)
-        .await?
-        .ok_or(AuthorizerError::Unauthorized)?;
+    let Some(p) = principal(service, authorization, source_ip).await? else {
+        return Ok(rest_deny(method_arn));
+    };
     Ok(json!({
         "principalId": p.user_id,
         "policyDocument": {
@@ -131,6 +131,37 @@ pub async fn handle<S: TokenStore>(
     }))
 }
 
+/// The REST answer for a refused token: `Deny` on every method of the API and stage the
+/// request was for, so a cached refusal is right for any method.
+fn rest_deny(method_arn: &str) -> Value {
+    json!({
+        "principalId": "anonymous",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Action": "execute-api:Invoke",
+                "Effect": "Deny",
+                "Resource": api_wide(method_arn),
+            }],
+        },
+    })
+}
+
+/// `arn:…:<api>/<stage>/*` from `arn:…:<api>/<stage>/<METHOD>/<path>`; an ARN of another
+/// shape is denied as it is.
+fn api_wide(method_arn: &str) -> String {
+    let Some((prefix, resource)) = method_arn.rsplit_once(':') else {
+        return method_arn.to_string();
+    };
+    let mut parts = resource.splitn(3, '/');
+    match (parts.next(), parts.next()) {
+        (Some(api), Some(stage)) if !api.is_empty() && !stage.is_empty() => {
+            format!("{prefix}:{api}/{stage}/*")
+        }
+        _ => method_arn.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +173,22 @@ mod tests {
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("abc"), None);
+    }
+
+    #[test]
+    fn a_rest_refusal_denies_the_whole_api_and_stage() {
+        let arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders/7";
+        assert_eq!(
+            api_wide(arn),
+            "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"
+        );
+        assert_eq!(api_wide("not-an-arn"), "not-an-arn");
+        assert_eq!(
+            api_wide("arn:aws:execute-api:r:a:abc123"),
+            "arn:aws:execute-api:r:a:abc123"
+        );
+        let deny = rest_deny(arn);
+        assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
+        assert!(deny.get("context").is_none());
     }
 }

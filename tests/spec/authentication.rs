@@ -181,7 +181,8 @@ async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
 }
 
 #[tokio::test]
-async fn the_rest_api_authorizer_answers_with_an_iam_policy_or_unauthorized() {
+async fn the_rest_api_authorizer_answers_with_an_iam_policy_allowing_the_method_or_denying_the_api()
+{
     let app = App::start().await;
     let alice = app.mint("acme", "alice", USER).await;
     let arn = "arn:aws:execute-api:eu-west-1:1:api/prod/GET/tokens";
@@ -203,13 +204,30 @@ async fn the_rest_api_authorizer_answers_with_an_iam_policy_or_unauthorized() {
         "alice"
     );
 
-    let err = authorizer::handle(&app.service, token_event("Bearer junk"))
+    // A refusal is an answer (API Gateway's 403), not a function error: the errors alarm
+    // counts failures only.
+    let refused = authorizer::handle(&app.service, token_event("Bearer junk"))
         .await
-        .unwrap_err();
-    assert_eq!(err.to_string(), "Unauthorized");
+        .unwrap();
+    assert_eq!(refused["principalId"], "anonymous");
+    assert_eq!(refused["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        refused["policyDocument"]["Statement"][0]["Resource"],
+        "arn:aws:execute-api:eu-west-1:1:api/prod/*"
+    );
+    assert!(refused.get("context").is_none());
     assert!(authorizer::handle(&app.service, json!({"hello": "world"}))
         .await
         .is_err());
+}
+
+/// The effect of the REST authorizer's policy for `event`.
+async fn rest_effect(app: &App, event: serde_json::Value) -> String {
+    let answer = authorizer::handle(&app.service, event).await.unwrap();
+    answer["policyDocument"]["Statement"][0]["Effect"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// An HTTP API (payload 2.0) authorizer event presenting `token`.
@@ -334,12 +352,7 @@ async fn allowed_ips_admit_only_their_blocks_in_both_payload_versions() {
             true,
             "{ip}"
         );
-        assert!(
-            authorizer::handle(&app.service, rest(Some(ip)))
-                .await
-                .is_ok(),
-            "{ip}"
-        );
+        assert_eq!(rest_effect(&app, rest(Some(ip))).await, "Allow", "{ip}");
     }
     for ip in ["203.0.114.1", "10.0.0.1", "2001:db9::1", "not-an-ip"] {
         assert_eq!(
@@ -347,18 +360,12 @@ async fn allowed_ips_admit_only_their_blocks_in_both_payload_versions() {
             false,
             "{ip}"
         );
-        assert_eq!(
-            authorizer::handle(&app.service, rest(Some(ip)))
-                .await
-                .unwrap_err()
-                .to_string(),
-            "Unauthorized"
-        );
+        assert_eq!(rest_effect(&app, rest(Some(ip))).await, "Deny", "{ip}");
     }
     // No address to check (a REST TOKEN authorizer): refused.
-    assert!(authorizer::handle(&app.service, rest(None)).await.is_err());
+    assert_eq!(rest_effect(&app, rest(None)).await, "Deny");
     let token_event = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {office}"), "methodArn": "arn:x"});
-    assert!(authorizer::handle(&app.service, token_event).await.is_err());
+    assert_eq!(rest_effect(&app, token_event).await, "Deny");
     // Through the local server the caller is 127.0.0.1: outside the list.
     app.get("/tokens/self", &office)
         .await

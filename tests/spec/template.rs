@@ -16,8 +16,11 @@ fn the_table_matches_the_schema_module() {
     let t = template();
     let table = &t["Resources"]["TokensTable"];
     assert_eq!(table["Type"], "AWS::DynamoDB::Table");
-    assert_eq!(table["DeletionPolicy"], "Retain");
+    // Kept when the stack goes (unless its creation failed), and protected from deletion.
+    assert_eq!(table["DeletionPolicy"], "RetainExceptOnCreate");
+    assert_eq!(table["UpdateReplacePolicy"], "Retain");
     let p = &table["Properties"];
+    assert_eq!(p["DeletionProtectionEnabled"], true);
     assert_eq!(p["KeySchema"][0]["AttributeName"], schema::PK);
     assert_eq!(p["KeySchema"][0]["KeyType"], "HASH");
     assert_eq!(p["KeySchema"].as_sequence().unwrap().len(), 1);
@@ -184,63 +187,126 @@ fn the_denials_alarm_counts_the_authorizer_s_denial_lines() {
     );
 }
 
+/// Two stacks of one `Stage` deploy side by side in one account: every name the template
+/// gives a resource derives from the stack's name (or is CloudFormation's, unique anyway).
+#[test]
+fn every_resource_name_derives_from_the_stack_name() {
+    let t = template();
+    let name_properties = [
+        "Name",
+        "TableName",
+        "FunctionName",
+        "QueueName",
+        "LogGroupName",
+        "RoleName",
+        "ManagedPolicyName",
+        "AlarmName",
+        "TopicName",
+    ];
+    let mut named = 0;
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        for property in name_properties {
+            let value = &resource["Properties"][property];
+            if value.is_null() {
+                continue;
+            }
+            named += 1;
+            let text = yaml(value);
+            assert!(
+                text.contains("${AWS::StackName}"),
+                "{id:?}.{property} = {text}: two stacks would collide"
+            );
+        }
+    }
+    assert!(named >= 9, "the log groups and the bus are named: {named}");
+    // The denials metric is the stack's own too.
+    let namespace = yaml(&t["Resources"]["AuthorizerDenialsAlarm"]["Properties"]["Namespace"]);
+    assert!(namespace.contains("${AWS::StackName}"), "{namespace}");
+}
+
+/// Every function writes to a log group of the stack's, with the retention the operator
+/// chose, and reserves its own concurrency (the sweeper exactly one).
+#[test]
+fn every_function_has_its_log_group_retention_and_concurrency() {
+    let t = template();
+    let resources = &t["Resources"];
+    for (id, resource) in resources.as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let p = &resource["Properties"];
+        let group = yaml(&p["LoggingConfig"]["LogGroup"]);
+        let group = group.strip_prefix("!Ref ").expect("a log group of the stack");
+        assert_eq!(
+            yaml(&resources[group]["Properties"]["RetentionInDays"]),
+            "!Ref LogRetentionDays",
+            "{id:?}"
+        );
+        let reserved = yaml(&p["ReservedConcurrentExecutions"]);
+        if id == "TokensExpireFunction" {
+            assert_eq!(reserved, "1");
+            assert_eq!(p["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
+            assert_eq!(
+                p["Events"]["EveryMinute"]["Properties"]["RetryPolicy"]["MaximumRetryAttempts"],
+                0
+            );
+        } else {
+            assert!(
+                reserved.starts_with("!If") && reserved.contains("ReservedConcurrency"),
+                "{id:?}: {reserved}"
+            );
+        }
+    }
+    assert!(t["Globals"]["Function"]["ReservedConcurrentExecutions"].is_null());
+}
+
 /// A template value as YAML text, tags included (`!Ref KeysReadPolicy`).
 fn yaml(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap().trim().to_string()
 }
 
 #[test]
-fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
+fn each_function_is_given_and_may_read_only_the_keys_its_main_uses() {
     let t = template();
-    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
     for (value_var, parameter_var) in api_tokens::config::parameters::KEY_PARAMETERS {
-        assert!(
-            env[value_var].is_null(),
-            "{value_var} must not be a plain value"
-        );
-        assert!(
-            yaml(&env[parameter_var]).starts_with("!Ref "),
-            "{parameter_var}"
-        );
+        assert!(globals[value_var].is_null() && globals[parameter_var].is_null());
     }
-    let policy = &t["Resources"]["KeysReadPolicy"]["Properties"]["PolicyDocument"];
-    let read = &policy["Statement"][0];
-    assert_eq!(read["Action"], "ssm:GetParameters");
-    let resources: Vec<String> = read["Resource"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(yaml)
-        .collect();
-    assert_eq!(resources.len(), 2);
-    for (resource, parameter) in resources
-        .iter()
-        .zip(["CursorKeysParameter", "TokenHashKeyParameter"])
-    {
+    // One read policy per key: GetParameters on that key's parameter, and kms:Decrypt only
+    // for a customer managed key, only through SSM.
+    let policies = [
+        ("CURSOR_KEYS", "CursorKeysReadPolicy", "CursorKeysParameter"),
+        (
+            "TOKEN_HASH_KEY",
+            "TokenHashKeyReadPolicy",
+            "TokenHashKeyParameter",
+        ),
+    ];
+    for (_, policy, parameter) in policies {
+        let statements = &t["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"];
+        assert_eq!(statements[0]["Action"], "ssm:GetParameters", "{policy}");
+        let resource = yaml(&statements[0]["Resource"]);
         assert!(
             resource.ends_with(&format!(":parameter${{{parameter}}}")),
-            "{resource}"
+            "{policy}: {resource}"
         );
+        let decrypt = yaml(&statements[1]);
+        for part in [
+            "HasKeysKmsKey",
+            "kms:Decrypt",
+            "!Ref KeysKmsKeyArn",
+            "kms:ViaService",
+            "!Ref AWS::NoValue",
+        ] {
+            assert!(decrypt.contains(part), "{policy} {part}: {decrypt}");
+        }
+        assert_eq!(statements.as_sequence().unwrap().len(), 2, "{policy}");
     }
 
-    // kms:Decrypt only for a customer managed key, and only through SSM.
-    let decrypt = yaml(&policy["Statement"][1]);
-    assert!(decrypt.starts_with("!If"), "{decrypt}");
-    for part in [
-        "HasKeysKmsKey",
-        "kms:Decrypt",
-        "!Ref KeysKmsKeyArn",
-        "kms:ViaService",
-        "!Ref AWS::NoValue",
-    ] {
-        assert!(decrypt.contains(part), "{part}: {decrypt}");
-    }
-    assert_eq!(policy["Statement"].as_sequence().unwrap().len(), 2);
-
-    // Which binaries build the token service (and so read the keys)?
+    // The keys each binary's main asks for (`Keys::…`), and what the template gives it.
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
-    let reads_keys = |binary: &str| -> bool {
-        std::fs::read_dir(root)
+    let keys_of = |binary: &str| -> Vec<&'static str> {
+        let main = std::fs::read_dir(root)
             .unwrap()
             .map(|d| d.unwrap().path())
             .find(|dir| {
@@ -249,10 +315,18 @@ fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
                     .contains(&format!("name = \"{binary}\""))
             })
             .map(|dir| std::fs::read_to_string(dir.join("src/main.rs")).unwrap())
-            .unwrap()
-            .contains("service_from_env")
+            .unwrap();
+        let keys = ["ALL", "CURSORS", "TOKEN_HASH", "NONE"]
+            .into_iter()
+            .find(|k| main.contains(&format!("service_from_env(Keys::{k})")));
+        match keys {
+            Some("ALL") => vec!["CURSOR_KEYS", "TOKEN_HASH_KEY"],
+            Some("CURSORS") => vec!["CURSOR_KEYS"],
+            Some("TOKEN_HASH") => vec!["TOKEN_HASH_KEY"],
+            _ => vec![],
+        }
     };
-    let mut readers = 0;
+    let mut given = Vec::new();
     for (name, resource) in t["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
@@ -260,15 +334,49 @@ fn keys_come_from_ssm_and_only_functions_that_use_them_may_read_them() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap();
-        let granted = resource["Properties"]["Policies"]
+        let used = keys_of(binary);
+        let env = &resource["Properties"]["Environment"]["Variables"];
+        let attached: Vec<String> = resource["Properties"]["Policies"]
             .as_sequence()
             .unwrap()
             .iter()
-            .any(|p| yaml(p) == "!Ref KeysReadPolicy");
-        assert_eq!(granted, reads_keys(binary), "{name:?} ({binary})");
-        readers += usize::from(granted);
+            .map(yaml)
+            .collect();
+        for ((var, parameter_var), (_, policy, parameter)) in
+            api_tokens::config::parameters::KEY_PARAMETERS
+                .iter()
+                .zip(policies)
+        {
+            let uses = used.contains(var);
+            assert!(
+                env[*var].is_null(),
+                "{name:?}: {var} must not be a plain value"
+            );
+            assert_eq!(
+                yaml(&env[*parameter_var]) == format!("!Ref {parameter}"),
+                uses,
+                "{name:?} ({binary}): {parameter_var}"
+            );
+            assert_eq!(
+                attached.contains(&format!("!Ref {policy}")),
+                uses,
+                "{name:?} ({binary}): {policy}"
+            );
+            if uses {
+                given.push(format!("{binary}:{var}"));
+            }
+        }
     }
-    assert_eq!(readers, 6, "every function but the lifecycle publisher");
+    given.sort();
+    assert_eq!(
+        given,
+        [
+            "tokens-authorizer:TOKEN_HASH_KEY",
+            "tokens-create:TOKEN_HASH_KEY",
+            "tokens-list:CURSOR_KEYS",
+            "tokens-revoke-events:TOKEN_HASH_KEY",
+        ]
+    );
 }
 
 /// The fixtures' (and the docs') EventBridge sources.

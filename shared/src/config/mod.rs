@@ -4,8 +4,8 @@
 //! | variable | meaning | default |
 //! | --- | --- | --- |
 //! | `TABLE_NAME` | the DynamoDB table | required |
-//! | `CURSOR_KEYS` | comma list of base64 32-byte keys; the first seals cursors, all open them | required |
-//! | `TOKEN_HASH_KEY` | base64 of at least 32 bytes: HMAC key of stored secret hashes | required |
+//! | `CURSOR_KEYS` | comma list of base64 32-byte keys; the first seals cursors, all open them | required where used ([`Keys`]) |
+//! | `TOKEN_HASH_KEY` | base64 of at least 32 bytes: HMAC key of stored secret hashes | required where used ([`Keys`]) |
 //! | `CURSOR_KEYS_PARAMETER` | instead of `CURSOR_KEYS`: the SSM parameter holding it | - |
 //! | `TOKEN_HASH_KEY_PARAMETER` | instead of `TOKEN_HASH_KEY`: the SSM parameter holding it | - |
 //! | `TOKEN_PREFIX` | secret prefix, 2..=10 of `[a-z0-9]` | `tkn` |
@@ -43,9 +43,9 @@ use crate::support::secret;
 pub struct Config {
     /// DynamoDB table name.
     pub table_name: String,
-    /// Cursor keys, 32 bytes each, sealing key first.
+    /// Cursor keys, 32 bytes each, sealing key first; empty where not used ([`Keys`]).
     pub cursor_keys: Vec<Vec<u8>>,
-    /// HMAC key for secret hashes.
+    /// HMAC key for secret hashes; empty where not used ([`Keys`]).
     pub token_hash_key: Vec<u8>,
     /// Secret prefix.
     pub token_prefix: String,
@@ -83,6 +83,50 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The keys a function uses. Each function is given, and reads, only its own: the list
+/// function cannot hash a secret, the authorizer cannot open a cursor, and the functions that
+/// use neither read no key parameter at all (the template gives each function exactly the
+/// parameters its `Keys` name; the emulator suite runs every function that way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keys {
+    /// `CURSOR_KEYS`: listing.
+    pub cursors: bool,
+    /// `TOKEN_HASH_KEY`: minting, verifying, matching a leaked secret.
+    pub token_hash: bool,
+}
+
+impl Keys {
+    /// Both keys: the dev server, the tools and the tests.
+    pub const ALL: Self = Self {
+        cursors: true,
+        token_hash: true,
+    };
+    /// Neither key: revoking, updating and sweeping by id.
+    pub const NONE: Self = Self {
+        cursors: false,
+        token_hash: false,
+    };
+    /// `CURSOR_KEYS` only: listing.
+    pub const CURSORS: Self = Self {
+        cursors: true,
+        token_hash: false,
+    };
+    /// `TOKEN_HASH_KEY` only: minting and verifying.
+    pub const TOKEN_HASH: Self = Self {
+        cursors: false,
+        token_hash: true,
+    };
+
+    /// Whether the key variable `var` is one of these.
+    pub fn uses(self, var: &str) -> bool {
+        match var {
+            "CURSOR_KEYS" => self.cursors,
+            "TOKEN_HASH_KEY" => self.token_hash,
+            _ => false,
+        }
+    }
+}
+
 /// Decodes standard or URL-safe base64, padded or not.
 pub fn decode_key(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
@@ -98,33 +142,59 @@ impl Config {
         Self::from_lookup(|k| env::var(k).ok())
     }
 
-    /// Reads the configuration from the process environment, and the keys from SSM Parameter
-    /// Store where `CURSOR_KEYS_PARAMETER` / `TOKEN_HASH_KEY_PARAMETER` name them (one
-    /// `GetParameters` call). Call it once per cold start.
-    pub async fn load(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Self::load_with(&aws_sdk_ssm::Client::new(sdk), |k| env::var(k).ok()).await
+    /// Reads the configuration from the process environment, and the `keys` a function uses
+    /// from SSM Parameter Store where `CURSOR_KEYS_PARAMETER` / `TOKEN_HASH_KEY_PARAMETER`
+    /// name them (one `GetParameters` call, none when it uses no key). Call it once per cold
+    /// start.
+    pub async fn load(sdk: &aws_config::SdkConfig, keys: Keys) -> Result<Self, ConfigError> {
+        Self::load_for(&aws_sdk_ssm::Client::new(sdk), |k| env::var(k).ok(), keys).await
     }
 
-    /// [`Config::load`] with its SSM client, and the environment read through `get`.
+    /// [`Config::load`] of both keys with its SSM client, and the environment read through
+    /// `get`: the operator's tools.
     pub async fn load_with(
         ssm: &aws_sdk_ssm::Client,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let fetched = parameters::fetch(ssm, &parameters::requested(&get)?).await?;
-        Self::from_lookup(|k| fetched.get(k).cloned().or_else(|| get(k)))
+        Self::load_for(ssm, get, Keys::ALL).await
     }
 
-    /// Reads the configuration through `get` (tests pass a map). The variables are checked
-    /// in this order, so the first bad one is the one named.
+    /// [`Config::load`] with its SSM client, and the environment read through `get`.
+    pub async fn load_for(
+        ssm: &aws_sdk_ssm::Client,
+        get: impl Fn(&str) -> Option<String>,
+        keys: Keys,
+    ) -> Result<Self, ConfigError> {
+        let fetched = parameters::fetch(ssm, &parameters::requested(&get, keys)?).await?;
+        Self::from_lookup_for(|k| fetched.get(k).cloned().or_else(|| get(k)), keys)
+    }
+
+    /// Reads the configuration, both keys included, through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_for(get, Keys::ALL)
+    }
+
+    /// Reads the configuration through `get`, with the `keys` named (and only those: a key
+    /// not named is left empty even if given). The variables are checked in this order, so
+    /// the first bad one is the one named.
+    pub fn from_lookup_for(
+        get: impl Fn(&str) -> Option<String>,
+        keys: Keys,
+    ) -> Result<Self, ConfigError> {
         let set = |var: &str| get(var).filter(|v| !v.is_empty());
         let required = |var: &'static str| {
             get(var)
                 .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| bad(var, "is required"))
         };
-        let cursor_keys = cursor_keys(&required("CURSOR_KEYS")?)?;
-        let token_hash_key = token_hash_key(&required("TOKEN_HASH_KEY")?)?;
+        let cursor_keys = match keys.cursors {
+            true => cursor_keys(&required("CURSOR_KEYS")?)?,
+            false => Vec::new(),
+        };
+        let token_hash_key = match keys.token_hash {
+            true => token_hash_key(&required("TOKEN_HASH_KEY")?)?,
+            false => Vec::new(),
+        };
         let token_prefix = token_prefix(set("TOKEN_PREFIX"))?;
         let scopes = scopes(&get("EXTRA_SCOPES").unwrap_or_default())?;
         let retention_days = number(set("RETENTION_DAYS"), 90, 1..=3650)

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use aws_sdk_ssm::error::DisplayErrorContext;
 
 use crate::config::error::ConfigError;
+use crate::config::Keys;
 
 /// Each key variable and the variable naming the parameter that holds it in AWS.
 pub const KEY_PARAMETERS: [(&str, &str); 2] = [
@@ -17,14 +18,16 @@ pub const KEY_PARAMETERS: [(&str, &str); 2] = [
     ("TOKEN_HASH_KEY", "TOKEN_HASH_KEY_PARAMETER"),
 ];
 
-/// Which parameter to read for which key variable, from the environment `get`. A variable
-/// given both ways is an error, so a stale local value can never shadow the stored key.
+/// Which parameter to read for which of the `keys` a function uses, from the environment
+/// `get`. A variable given both ways is an error, so a stale local value can never shadow the
+/// stored key.
 pub fn requested(
     get: &impl Fn(&str) -> Option<String>,
+    keys: Keys,
 ) -> Result<Vec<(&'static str, String)>, ConfigError> {
     let set = |var: &str| get(var).filter(|v| !v.trim().is_empty());
     let mut wanted = Vec::new();
-    for (var, parameter_var) in KEY_PARAMETERS {
+    for (var, parameter_var) in KEY_PARAMETERS.into_iter().filter(|(v, _)| keys.uses(v)) {
         if let Some(name) = set(parameter_var) {
             if set(var).is_some() {
                 return Err(ConfigError {
@@ -101,24 +104,48 @@ mod tests {
 
     #[test]
     fn parameter_names_are_requested_only_for_variables_given_by_name() {
-        let wanted = requested(&env(&[
-            ("CURSOR_KEYS_PARAMETER", "/api-tokens/cursor-keys"),
-            ("TOKEN_HASH_KEY", "local value"),
-        ]))
+        let wanted = requested(
+            &env(&[
+                ("CURSOR_KEYS_PARAMETER", "/api-tokens/cursor-keys"),
+                ("TOKEN_HASH_KEY", "local value"),
+            ]),
+            Keys::ALL,
+        )
         .unwrap();
         assert_eq!(
             wanted,
             vec![("CURSOR_KEYS", "/api-tokens/cursor-keys".to_string())]
         );
-        assert!(requested(&env(&[])).unwrap().is_empty());
+        assert!(requested(&env(&[]), Keys::ALL).unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_the_keys_a_function_uses_are_requested() {
+        let both = [
+            ("CURSOR_KEYS_PARAMETER", "/c"),
+            ("TOKEN_HASH_KEY_PARAMETER", "/h"),
+        ];
+        let names = |keys| {
+            requested(&env(&both), keys)
+                .unwrap()
+                .into_iter()
+                .map(|(var, _)| var)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Keys::CURSORS), ["CURSOR_KEYS"]);
+        assert_eq!(names(Keys::TOKEN_HASH), ["TOKEN_HASH_KEY"]);
+        assert!(names(Keys::NONE).is_empty());
     }
 
     #[test]
     fn a_key_given_both_by_value_and_by_parameter_is_refused() {
-        let err = requested(&env(&[
-            ("TOKEN_HASH_KEY", "local value"),
-            ("TOKEN_HASH_KEY_PARAMETER", "/api-tokens/token-hash-key"),
-        ]))
+        let err = requested(
+            &env(&[
+                ("TOKEN_HASH_KEY", "local value"),
+                ("TOKEN_HASH_KEY_PARAMETER", "/api-tokens/token-hash-key"),
+            ]),
+            Keys::ALL,
+        )
         .unwrap_err();
         assert_eq!(err.var, "TOKEN_HASH_KEY_PARAMETER");
         assert!(!err.to_string().contains("local value"));

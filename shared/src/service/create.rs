@@ -14,7 +14,7 @@ use crate::domain::scope::{TOKENS_ADMIN, TOKENS_WRITE};
 use crate::service::authority::{ips_beyond, outlives, within_expiry, within_ips, within_scopes};
 use crate::service::idempotency::{self, Keyed};
 use crate::service::token_service::TokenService;
-use crate::store::{Once, TokenStore};
+use crate::store::{Once, StoreError, TokenStore};
 use crate::support::secret::{self, TokenSecret};
 use crate::support::time::{self, Timestamp};
 
@@ -87,9 +87,9 @@ impl<S: TokenStore> TokenService<S> {
         };
         let (item, secret) =
             self.new_token(&caller.tenant_id, &owner, &caller.user_id, input, now)?;
-        let once = key.map(|k| self.seal(k, &item, &secret));
+        let once = key.map(|k| self.seal(k, &item, &secret)).transpose()?;
         let purge_at = item.expires_at.map(|e| e + self.retention);
-        let hash = self.hasher.hash(&secret);
+        let hash = self.hasher()?.hash(&secret);
         if let Some(held) = self
             .store
             .insert(&item, &hash, purge_at, once.as_ref())
@@ -117,7 +117,7 @@ impl<S: TokenStore> TokenService<S> {
         let (item, secret) = self.new_token(tenant_id, owner, created_by, input, time::now())?;
         let purge_at = item.expires_at.map(|e| e + self.retention);
         self.store
-            .insert(&item, &self.hasher.hash(&secret), purge_at, None)
+            .insert(&item, &self.hasher()?.hash(&secret), purge_at, None)
             .await?;
         tracing::info!(tenant = %item.tenant_id, token_id = %item.id, user = %item.user_id, "token issued");
         Ok((item, secret))
@@ -185,18 +185,23 @@ impl<S: TokenStore> TokenService<S> {
     }
 
     /// The idempotency record of a keyed request that minted `item`: the result, sealed.
-    pub(super) fn seal(&self, key: &Keyed, item: &TokenItem, secret: &TokenSecret) -> Once {
+    pub(super) fn seal(
+        &self,
+        key: &Keyed,
+        item: &TokenItem,
+        secret: &TokenSecret,
+    ) -> Result<Once, StoreError> {
         let result = SealedResult {
             token: item.clone(),
             secret: secret.expose().to_string(),
         };
         let plain = serde_json::to_vec(&result).unwrap_or_default();
-        Once {
+        Ok(Once {
             pk: key.pk.clone(),
             fingerprint: key.fingerprint.clone(),
-            sealed: self.sealer.seal(&key.pk, &plain),
+            sealed: self.sealer()?.seal(&key.pk, &plain),
             expires_at: time::now() + idempotency::WINDOW,
-        }
+        })
     }
 
     /// The first result of a keyed request, for its retry; 422 if the key was used for a
@@ -214,7 +219,7 @@ impl<S: TokenStore> TokenService<S> {
             return Err(ApiError::IdempotencyKeyReused);
         }
         let plain = self
-            .sealer
+            .sealer()?
             .open(&held.pk, &held.sealed)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let result: SealedResult = serde_json::from_slice(&plain)

@@ -42,6 +42,13 @@ impl<S: TokenStore> TokenService<S> {
         caller: &Principal,
         query: &ListQuery,
     ) -> Result<ListResult, ApiError> {
-        listing::list(&self.store, &self.cursors, self.read_budget, caller, query).await
+        listing::list(
+            &self.store,
+            self.cursors()?,
+            self.read_budget,
+            caller,
+            query,
+        )
+        .await
     }
 }

@@ -135,7 +135,7 @@ impl<S: TokenStore> TokenService<S> {
         let Some(cred) = self.store.credential(parsed.id).await? else {
             return Ok(LeakOutcome::Unknown);
         };
-        if !self.hasher.verify(&parsed, &cred.secret_hash) {
+        if !self.hasher()?.verify(&parsed, &cred.secret_hash) {
             return Ok(LeakOutcome::Unknown);
         }
         let outcome = self

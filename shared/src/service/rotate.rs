@@ -70,8 +70,8 @@ impl<S: TokenStore> TokenService<S> {
             }
             let (new, secret) = self.successor(caller, &old, &input, now)?;
             let retired = retire(&old, new.id, &caller.user_id, now, input.grace_period);
-            let once = key.map(|k| self.seal(k, &new, &secret));
-            let hash = self.hasher.hash(&secret);
+            let once = key.map(|k| self.seal(k, &new, &secret)).transpose()?;
+            let hash = self.hasher()?.hash(&secret);
             let outcome = self
                 .store
                 .rotate(&Rotation {

@@ -6,11 +6,11 @@ use chrono::Duration;
 use ring::rand::SystemRandom;
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, Keys};
 use crate::domain::scope::ScopeCatalog;
 use crate::service::idempotency::Sealer;
 use crate::service::verify_cache::VerifyCache;
-use crate::store::TokenStore;
+use crate::store::{StoreError, TokenStore};
 use crate::support::cursor::CursorCodec;
 use crate::support::secret::SecretHasher;
 
@@ -20,9 +20,11 @@ const USER_REVOCATION_PAGE: i32 = 500;
 /// The token service over a store.
 pub struct TokenService<S> {
     pub(super) store: S,
-    pub(super) hasher: SecretHasher,
-    pub(super) sealer: Sealer,
-    pub(super) cursors: CursorCodec,
+    /// `None` where the function was not given `TOKEN_HASH_KEY` (it does not use it).
+    hasher: Option<SecretHasher>,
+    sealer: Option<Sealer>,
+    /// `None` where the function was not given `CURSOR_KEYS` (it does not use them).
+    cursors: Option<CursorCodec>,
     pub(super) scopes: ScopeCatalog,
     pub(super) prefix: String,
     /// How long a record is kept after its token expired or was revoked (`purge_at`).
@@ -41,9 +43,11 @@ impl<S: TokenStore> TokenService<S> {
     pub fn new(store: S, config: &Config) -> Self {
         Self {
             store,
-            hasher: SecretHasher::new(&config.token_hash_key),
-            sealer: Sealer::new(&config.token_hash_key),
-            cursors: CursorCodec::new(&config.cursor_keys).expect("config validated the keys"),
+            hasher: (!config.token_hash_key.is_empty())
+                .then(|| SecretHasher::new(&config.token_hash_key)),
+            sealer: (!config.token_hash_key.is_empty())
+                .then(|| Sealer::new(&config.token_hash_key)),
+            cursors: CursorCodec::new(&config.cursor_keys),
             scopes: config.scopes.clone(),
             prefix: config.token_prefix.clone(),
             retention: Duration::days(i64::from(config.retention_days)),
@@ -65,6 +69,27 @@ impl<S: TokenStore> TokenService<S> {
         self
     }
 
+    /// The secret hasher; an error in a function deployed without `TOKEN_HASH_KEY`.
+    pub(super) fn hasher(&self) -> Result<&SecretHasher, StoreError> {
+        self.hasher
+            .as_ref()
+            .ok_or_else(|| not_given("TOKEN_HASH_KEY"))
+    }
+
+    /// The idempotency records' sealer (derived from `TOKEN_HASH_KEY`).
+    pub(super) fn sealer(&self) -> Result<&Sealer, StoreError> {
+        self.sealer
+            .as_ref()
+            .ok_or_else(|| not_given("TOKEN_HASH_KEY"))
+    }
+
+    /// The cursor codec; an error in a function deployed without `CURSOR_KEYS`.
+    pub(super) fn cursors(&self) -> Result<&CursorCodec, StoreError> {
+        self.cursors
+            .as_ref()
+            .ok_or_else(|| not_given("CURSOR_KEYS"))
+    }
+
     /// The store, for tools and tests.
     pub fn store(&self) -> &S {
         &self.store
@@ -76,12 +101,20 @@ impl<S: TokenStore> TokenService<S> {
     }
 }
 
-/// The service as every function runs it: configuration from the environment (keys from
-/// SSM Parameter Store where named) and one DynamoDB client, built once per cold start.
+/// A function reached code needing a key its deployment does not give it (a wiring fault: each
+/// function's `main` names the keys it uses, and `template.yaml` gives it exactly those).
+fn not_given(var: &str) -> StoreError {
+    StoreError::Other(format!("this function is deployed without {var}"))
+}
+
+/// The service as every function runs it: configuration from the environment (the `keys` it
+/// uses, from SSM Parameter Store where named) and one DynamoDB client, built once per cold
+/// start.
 pub async fn service_from_env(
+    keys: Keys,
 ) -> Result<TokenService<crate::store::DynamoStore>, crate::config::ConfigError> {
     let sdk = crate::config::lambda_sdk_config()?;
-    let config = Config::load(&sdk).await?;
+    let config = Config::load(&sdk, keys).await?;
     Ok(TokenService::new(
         crate::store::DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),

@@ -5,8 +5,12 @@
 //! - The authorizer verifies through the warm-instance cache ([`crate::service::verify_cache`]):
 //!   a fresh answer, positive or negative, costs no request; store failures and malformed
 //!   tokens are never cached.
-//! - A use is recorded (`last_used_at`, `last_used_ip`) off the response path, at most once
-//!   per `LAST_USED_INTERVAL_SECONDS` per token.
+//! - A use is recorded (`last_used_at`, `last_used_ip`) at most once per
+//!   `LAST_USED_INTERVAL_SECONDS` per token, by one conditional `UpdateItem` awaited before the
+//!   answer: Lambda freezes the environment as soon as the runtime asks for its next event, so a
+//!   write left to a background task might only leave at the next thaw, or never. The answer
+//!   waits for that one write (a failed write is logged, the answer is unchanged), and only when
+//!   the interval has passed.
 
 use chrono::Duration;
 use uuid::Uuid;
@@ -56,14 +60,14 @@ impl<S: TokenStore> TokenService<S> {
         if !crate::support::cidr::allows(&principal.allowed_ips, source_ip) {
             return Err(Rejection::IpNotAllowed.into());
         }
-        self.record_use(&principal, source_ip);
+        self.record_use(&principal, source_ip).await;
         Ok(principal)
     }
 
-    /// Records the use off the response path (a spawned task), at most once per
+    /// Records the use within the invocation that observed it, at most once per
     /// `LAST_USED_INTERVAL_SECONDS` per token and instance; the store's condition makes it at
-    /// most once per interval overall.
-    fn record_use(&self, principal: &Principal, ip: Option<std::net::IpAddr>) {
+    /// most once per interval overall. A failure is logged, never the caller's.
+    async fn record_use(&self, principal: &Principal, ip: Option<std::net::IpAddr>) {
         if self.touch_interval.is_zero() {
             return;
         }
@@ -88,14 +92,11 @@ impl<S: TokenStore> TokenService<S> {
             );
             touched.insert(id, now);
         }
-        let store = self.store.clone();
         let ip = ip.map(|ip| ip.to_canonical().to_string());
         let interval = Duration::from_std(self.touch_interval).unwrap_or_default();
-        tokio::spawn(async move {
-            if let Err(e) = store.touch(id, time::now(), ip, interval).await {
-                tracing::warn!(token_id = %id, error = %e, "recording the last use failed");
-            }
-        });
+        if let Err(e) = self.store.touch(id, time::now(), ip, interval).await {
+            tracing::warn!(token_id = %id, error = %e, "recording the last use failed");
+        }
     }
 
     async fn verify_and_remember(&self, presented: &str) -> Result<Principal, VerifyError> {
@@ -124,7 +125,7 @@ impl<S: TokenStore> TokenService<S> {
             .credential(parsed.id)
             .await?
             .ok_or(Rejection::Unknown)?;
-        if !self.hasher.verify(&parsed, &cred.secret_hash) {
+        if !self.hasher()?.verify(&parsed, &cred.secret_hash) {
             return Err(Rejection::Mismatch.into());
         }
         if cred.status == StoredStatus::Revoked {

@@ -242,7 +242,7 @@ impl Counts {
 }
 
 /// The narrow interface the service needs from storage. A store is a cheap handle (a client
-/// and a table name), cloned into background tasks such as the last-use touch.
+/// and a table name), cloned wherever a task needs its own.
 pub trait TokenStore: Clone + Send + Sync + 'static {
     /// Writes a new token (record, credential, counters) atomically, and `once`'s record
     /// with it. If a live record already holds `once`'s key, nothing is written and that
