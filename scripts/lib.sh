@@ -56,6 +56,7 @@ ensure_python_tools() {
     case "$package" in
       aws-sam-cli) [[ -x "$venv/bin/sam" ]] ;;
       matplotlib) "$venv/bin/python" -c 'import matplotlib' 2>/dev/null ;;
+      ziglang) "$venv/bin/python" -c 'import ziglang' 2>/dev/null ;;
       *) [[ -x "$venv/bin/$package" ]] ;;
     esac || missing+=("$package")
   done
