@@ -419,6 +419,40 @@ async fn a_function_error_is_500() {
     assert_eq!(fake.events("RotateFunction").len(), 1);
 }
 
+#[tokio::test]
+async fn an_authorizer_failure_is_500_and_is_not_cached() {
+    let failures = [
+        FunctionError::Handled {
+            error_type: "Error".into(),
+            message: "Unauthorized".into(),
+        },
+        FunctionError::Timeout(Duration::from_secs(3)),
+        FunctionError::Throttled,
+    ];
+    for failure in failures {
+        let fake = Arc::new(lambda().on("AuthorizerFunction", move |_| Err(failure.clone())));
+        let model = deployment(simple_authorizer(300));
+        let server = serve_http_api(&model.http_apis["TokensApi"], &model, fake.clone())
+            .await
+            .expect("served");
+        for _ in 0..2 {
+            let answer = send(
+                A,
+                "GET",
+                &format!("{}/tokens", server.url()),
+                &[("Authorization", "Bearer good1")],
+            )
+            .await;
+            assert_eq!(
+                (answer.status, answer.body),
+                (500, json!({"message": "Internal Server Error"}))
+            );
+        }
+        assert_eq!(server.authorizer_invocations(), 2);
+        assert!(fake.events("ListFunction").is_empty());
+    }
+}
+
 fn rest_config(authorizer: RestAuthorizer) -> RestApiConfig {
     RestApiConfig {
         id: "rest123456".into(),
