@@ -8,5 +8,6 @@
 //! | `aws` | DynamoDB (forwarded to DynamoDB Local), SSM, EventBridge and SQS, every call recorded |
 //! | `apigw` | API Gateway: HTTP APIs from the model, REST APIs for consumers, authorizers and their cache |
 
+pub mod apigw;
 pub mod invoke;
 pub mod model;
