@@ -1,8 +1,8 @@
 """scripts/iam-check --self-test: planted faults the check must find, and the evaluator's
 rules one case each. A check that silently passes everything fails here."""
 
-import iam_eval
-from iam_grants import Call, check
+from iam import evaluate as iam_eval
+from iam.grants import Call, check
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:q"

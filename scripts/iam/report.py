@@ -3,7 +3,7 @@ for docs (calls by function, denied calls, unused grants with their justificatio
 observed `dynamodb:LeadingKeys` shapes, which say where a LeadingKeys condition could
 narrow a grant)."""
 
-from iam_grants import Names
+from iam.grants import Names
 
 
 def _row(cells):

@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import iam_eval
+from iam import evaluate as iam_eval
 
 
 class InputError(Exception):
