@@ -6,6 +6,7 @@
 
 mod api;
 mod authorizer_cache;
+mod cold_starts;
 mod events;
 mod freezing;
 mod rest;

@@ -217,6 +217,7 @@ pub async fn request(
     let mut connector = HttpConnector::new();
     connector.set_local_address(Some(from));
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let method_name = method.to_string();
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"));
@@ -235,6 +236,8 @@ pub async fn request(
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
+    // For the secrets scan after the suite (scripts/test-lambda runs it).
+    integration_tests::capture::record_http(&method_name, path, status, &text);
     Reply {
         status,
         headers,
