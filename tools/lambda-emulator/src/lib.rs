@@ -8,5 +8,7 @@
 //! | `aws` | DynamoDB (forwarded to DynamoDB Local), SSM, EventBridge and SQS, every call recorded |
 //! | `apigw` | API Gateway: HTTP APIs from the model, REST APIs for consumers, authorizers and their cache |
 
+pub mod aws;
 pub mod invoke;
+pub mod lambda;
 pub mod model;

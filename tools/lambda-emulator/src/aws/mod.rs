@@ -1,0 +1,3 @@
+//! Stand-ins for the AWS services the functions call.
+
+pub mod credentials;
