@@ -38,7 +38,12 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
     // Pages of one, forward, with the total: cursors sealed by the list binary's keys.
     for _ in 0..2 {
         let more = stack
-            .call(Method::POST, "/tokens", &admin, Some(json!({"name": "more", "scopes": ["tokens:read"]})))
+            .call(
+                Method::POST,
+                "/tokens",
+                &admin,
+                Some(json!({"name": "more", "scopes": ["tokens:read"]})),
+            )
             .await;
         assert_eq!(more.status, 201);
     }
@@ -48,7 +53,13 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
         let page = stack.call(Method::GET, &path, &admin, None).await;
         assert_eq!(page.status, 200, "{}", page.text);
         assert!(!page.text.contains("secret_hash") && !page.text.contains(&secret));
-        seen.extend(page.json["items"].as_array().unwrap().iter().map(|t| t["id"].clone()));
+        seen.extend(
+            page.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].clone()),
+        );
         match page.json["next_cursor"].as_str() {
             Some(c) => path = format!("/tokens?limit=1&cursor={c}"),
             None => break,
@@ -56,7 +67,9 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
     }
     assert_eq!(seen.len(), 4, "the admin and three created: {seen:?}");
 
-    let read = stack.call(Method::GET, &format!("/tokens/{id}"), &admin, None).await;
+    let read = stack
+        .call(Method::GET, &format!("/tokens/{id}"), &admin, None)
+        .await;
     assert_eq!(read.json["name"], "ci");
     let patched = stack
         .request(
@@ -71,19 +84,37 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
     assert_eq!(patched.json["name"], "ci-renamed");
 
     let rotated = stack
-        .call(Method::POST, &format!("/tokens/{id}/rotate"), &admin, Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/tokens/{id}/rotate"),
+            &admin,
+            Some(json!({})),
+        )
         .await;
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     let successor = rotated.json["secret"].as_str().unwrap().to_string();
     let new_id = rotated.json["id"].as_str().unwrap().to_string();
-    assert_eq!(stack.call(Method::GET, "/tokens/self", &successor, None).await.status, 200);
+    assert_eq!(
+        stack
+            .call(Method::GET, "/tokens/self", &successor, None)
+            .await
+            .status,
+        200
+    );
 
     let revoked = stack
-        .call(Method::POST, &format!("/tokens/{new_id}/revoke"), &admin, None)
+        .call(
+            Method::POST,
+            &format!("/tokens/{new_id}/revoke"),
+            &admin,
+            None,
+        )
         .await;
     assert!(matches!(revoked.status, 200 | 204), "{}", revoked.text);
     // A revoked token is refused by the authorizer: API Gateway's own 403.
-    let refused = stack.call(Method::GET, "/tokens/self", &successor, None).await;
+    let refused = stack
+        .call(Method::GET, "/tokens/self", &successor, None)
+        .await;
     assert_eq!(refused.status, 403);
     assert_eq!(refused.json, json!({"message": "Forbidden"}));
 
@@ -104,7 +135,10 @@ async fn api_gateway_answers_for_itself_where_no_function_runs() {
         .await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.json, json!({"message": "Unauthorized"}));
-    assert_eq!(stack.lambda.stats("TokensAuthorizerFunction").invocations, before);
+    assert_eq!(
+        stack.lambda.stats("TokensAuthorizerFunction").invocations,
+        before
+    );
     // A token the authorizer refuses: 403, not the function's problem+json.
     let junk = stack.call(Method::GET, "/tokens", "tkn_junk", None).await;
     assert_eq!(junk.status, 403);
@@ -134,7 +168,19 @@ async fn overlapping_requests_get_environments_of_their_own_and_each_binary_star
     assert_eq!(list.cold_start_init.len() as u64, list.environments_started);
     // Warm environments are reused once the burst is over.
     for _ in 0..3 {
-        assert_eq!(stack.call(Method::GET, "/tokens", &admin, None).await.status, 200);
+        assert_eq!(
+            stack
+                .call(Method::GET, "/tokens", &admin, None)
+                .await
+                .status,
+            200
+        );
     }
-    assert_eq!(stack.lambda.stats("TokensListFunction").environments_started, list.environments_started);
+    assert_eq!(
+        stack
+            .lambda
+            .stats("TokensListFunction")
+            .environments_started,
+        list.environments_started
+    );
 }

@@ -58,6 +58,9 @@ async fn keyed_by_the_header_alone_the_cache_would_let_another_address_through()
     })
     .await;
     let (status, invocations, _) = from_two_addresses(&stack).await;
-    assert_eq!(status, 200, "the allow for 127.0.0.2 was replayed for 127.0.0.3");
+    assert_eq!(
+        status, 200,
+        "the allow for 127.0.0.2 was replayed for 127.0.0.3"
+    );
     assert_eq!(invocations, 1);
 }

@@ -18,7 +18,9 @@ fn event_for(function: &str) -> Value {
             "version": "2.0", "type": "REQUEST", "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/tokens",
             "identitySource": ["Bearer tkn_junk"], "routeKey": "GET /tokens", "rawPath": "/tokens", "rawQueryString": "",
             "headers": {"authorization": "Bearer tkn_junk"}, "requestContext": {"http": {"method": "GET", "path": "/tokens", "sourceIp": "127.0.0.1"}}}),
-        "TokensExpireFunction" => json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
+        "TokensExpireFunction" => {
+            json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
+        }
         "TokensRevokeEventsFunction" | "TokensPublishEventsFunction" => json!({"Records": []}),
         _ => integration_tests::fixture("http-api-get-token.json", &[("TOKEN_ID", "0")]),
     }
@@ -43,7 +45,11 @@ async fn every_binary_starts_cold_and_the_init_durations_are_reported() {
         );
         for function in stack.deployment.functions.keys() {
             let invocation = lambda.invoke(function, event_for(function)).await;
-            assert!(invocation.result.is_ok(), "{function}: {:?}", invocation.result);
+            assert!(
+                invocation.result.is_ok(),
+                "{function}: {:?}",
+                invocation.result
+            );
             let init = invocation.init.expect("a cold start");
             inits.entry(function.clone()).or_default().push(init);
         }
@@ -59,7 +65,10 @@ async fn every_binary_starts_cold_and_the_init_durations_are_reported() {
             ms(all[all.len() / 2]),
             ms(all[all.len() - 1])
         ));
-        assert!(all[all.len() / 2] < Duration::from_secs(2), "{function}: {all:?}");
+        assert!(
+            all[all.len() / 2] < Duration::from_secs(2),
+            "{function}: {all:?}"
+        );
     }
     std::fs::write(emulator_dir().join("cold-starts.txt"), &report).unwrap();
     println!("{report}");

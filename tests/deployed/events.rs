@@ -12,7 +12,9 @@ use crate::stack::Stack;
 async fn invoke(stack: &Stack, function: &str, event: Value) -> Value {
     use lambda_emulator::invoke::Invoke as _;
     let invocation = stack.lambda.invoke(function, event).await;
-    let payload = invocation.result.unwrap_or_else(|e| panic!("{function}: {e}"));
+    let payload = invocation
+        .result
+        .unwrap_or_else(|e| panic!("{function}: {e}"));
     serde_json::from_slice(&payload).unwrap()
 }
 
@@ -26,16 +28,30 @@ fn scheduled_event() -> Value {
 #[tokio::test]
 async fn a_revocation_from_the_queue_is_refused_where_tokens_are_verified() {
     let stack = Stack::start().await;
-    let token = stack.mint("acme", "deployed-revoke-events", &["tokens:read"]).await;
+    let token = stack
+        .mint("acme", "deployed-revoke-events", &["tokens:read"])
+        .await;
     let id = api_tokens::secret::parse(&token).unwrap().id.to_string();
-    assert_eq!(stack.call(Method::GET, "/tokens/self", &token, None).await.status, 200);
+    assert_eq!(
+        stack
+            .call(Method::GET, "/tokens/self", &token, None)
+            .await
+            .status,
+        200
+    );
 
     let event = integration_tests::fixture("eventbridge-revoke-token.json", &[("TOKEN_ID", &id)]);
     let batch = integration_tests::sqs_batch(&[("m-1".into(), event.to_string())]);
     let answer = invoke(&stack, "TokensRevokeEventsFunction", batch).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     // The authorizer reads the credential: refused at once.
-    assert_eq!(stack.call(Method::GET, "/tokens/self", &token, None).await.status, 403);
+    assert_eq!(
+        stack
+            .call(Method::GET, "/tokens/self", &token, None)
+            .await
+            .status,
+        403
+    );
 }
 
 #[tokio::test]
@@ -54,12 +70,19 @@ async fn the_sweeper_runs_one_at_a_time_and_moves_expired_tokens() {
     // Reserved concurrency 1: a second sweep while one runs is throttled, not queued.
     use lambda_emulator::invoke::Invoke as _;
     let (a, b) = tokio::join!(
-        stack.lambda.invoke("TokensExpireFunction", scheduled_event()),
-        stack.lambda.invoke("TokensExpireFunction", scheduled_event()),
+        stack
+            .lambda
+            .invoke("TokensExpireFunction", scheduled_event()),
+        stack
+            .lambda
+            .invoke("TokensExpireFunction", scheduled_event()),
     );
     let outcomes = [a.result, b.result];
     assert_eq!(
-        outcomes.iter().filter(|r| matches!(r, Err(FunctionError::Throttled))).count(),
+        outcomes
+            .iter()
+            .filter(|r| matches!(r, Err(FunctionError::Throttled)))
+            .count(),
         1,
         "{outcomes:?}"
     );
@@ -83,7 +106,11 @@ async fn stream_records_become_events_on_the_bus() {
     assert!(!events.is_empty());
     let bus = &stack.deployment.event_buses["TokensEventBus"].name;
     for entry in &events {
-        assert_eq!(entry["EventBusName"].as_str(), Some(bus.as_str()), "{entry}");
+        assert_eq!(
+            entry["EventBusName"].as_str(),
+            Some(bus.as_str()),
+            "{entry}"
+        );
         assert_eq!(entry["Source"], "api-tokens");
         assert!(!entry.to_string().contains("secret_hash"));
     }

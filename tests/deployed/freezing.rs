@@ -16,9 +16,16 @@ fn process_state(pid: u32) -> char {
 #[tokio::test]
 async fn the_last_use_is_written_before_the_authorizer_is_frozen() {
     let stack = Stack::start().await;
-    let token = stack.mint("deployed-freeze", "alice", &["tokens:read"]).await;
+    let token = stack
+        .mint("deployed-freeze", "alice", &["tokens:read"])
+        .await;
     let id = api_tokens::secret::parse(&token).unwrap().id.to_string();
-    assert!(stack.record(&id).await.unwrap().get("last_used_at").is_none());
+    assert!(stack
+        .record(&id)
+        .await
+        .unwrap()
+        .get("last_used_at")
+        .is_none());
 
     let me = stack.call(Method::GET, "/tokens/self", &token, None).await;
     assert_eq!(me.status, 200, "{}", me.text);
@@ -27,13 +34,22 @@ async fn the_last_use_is_written_before_the_authorizer_is_frozen() {
     stack.lambda.wait_idle("TokensAuthorizerFunction").await;
     let environments = stack.lambda.environments("TokensAuthorizerFunction");
     assert_eq!(environments.len(), 1, "{environments:?}");
-    assert_eq!(process_state(environments[0].pid), 'T', "the environment is frozen");
+    assert_eq!(
+        process_state(environments[0].pid),
+        'T',
+        "the environment is frozen"
+    );
 
     let record = stack.record(&id).await.unwrap();
-    let used = record.get("last_used_at").expect("the use was recorded before the freeze");
+    let used = record
+        .get("last_used_at")
+        .expect("the use was recorded before the freeze");
     assert!(used.as_s().is_ok());
     assert_eq!(
-        record.get("last_used_ip").and_then(|v| v.as_s().ok()).map(String::as_str),
+        record
+            .get("last_used_ip")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str),
         Some("127.0.0.1")
     );
 }

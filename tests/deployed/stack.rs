@@ -83,8 +83,14 @@ impl Stack {
         };
         let (cursor_keys, hash_key) = (key(), key());
         let parameters = BTreeMap::from([
-            (deployment.parameters["CursorKeysParameter"].clone(), cursor_keys.clone()),
-            (deployment.parameters["TokenHashKeyParameter"].clone(), hash_key.clone()),
+            (
+                deployment.parameters["CursorKeysParameter"].clone(),
+                cursor_keys.clone(),
+            ),
+            (
+                deployment.parameters["TokenHashKeyParameter"].clone(),
+                hash_key.clone(),
+            ),
         ]);
         let aws = AwsStandIn::start(
             &deployment,
@@ -96,7 +102,8 @@ impl Stack {
                 calls_log: Some(dir.join("calls.jsonl")),
             },
         )
-        .await;
+        .await
+        .expect("the AWS stand-in");
         let lambda = Lambda::new(
             &deployment,
             LambdaOptions {
@@ -108,7 +115,9 @@ impl Stack {
             },
         );
         let invoker: Arc<dyn Invoke> = Arc::new(lambda.clone());
-        let api = serve_http_api(&deployment.http_apis["TokensApi"], &deployment, invoker).await;
+        let api = serve_http_api(&deployment.http_apis["TokensApi"], &deployment, invoker)
+            .await
+            .expect("the HTTP API");
         let scopes = &deployment.functions["TokensCreateFunction"].environment["EXTRA_SCOPES"];
         let config = Config::from_lookup(|k| match k {
             "TABLE_NAME" => Some(table.clone()),
@@ -132,7 +141,8 @@ impl Stack {
 
     /// Mints a token in process (a tenant's first admin token, as `tokens-admin` does).
     pub async fn mint(&self, tenant: &str, user: &str, scopes: &[&str]) -> String {
-        self.mint_with(tenant, user, scopes, CreateInput::default()).await
+        self.mint_with(tenant, user, scopes, CreateInput::default())
+            .await
     }
 
     /// [`Self::mint`] with more of the token's fields.
@@ -169,17 +179,30 @@ impl Stack {
     }
 
     /// [`Self::request`] from 127.0.0.1.
-    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
-        self.request(LOCALHOST, method, path, Some(token), body).await
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        self.request(LOCALHOST, method, path, Some(token), body)
+            .await
     }
 
     /// A token record as stored.
-    pub async fn record(&self, id: &str) -> Option<BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn record(
+        &self,
+        id: &str,
+    ) -> Option<BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let out = self
             .dynamodb
             .get_item()
             .table_name(&self.table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("TOKEN#{id}")))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("TOKEN#{id}")),
+            )
             .consistent_read(true)
             .send()
             .await
@@ -231,7 +254,10 @@ pub async fn request(
         }
         None => Vec::new(),
     };
-    let resp = client.request(req.body(Full::new(Bytes::from(bytes))).unwrap()).await.unwrap();
+    let resp = client
+        .request(req.body(Full::new(Bytes::from(bytes))).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();

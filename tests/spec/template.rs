@@ -236,7 +236,9 @@ fn every_function_has_its_log_group_retention_and_concurrency() {
         }
         let p = &resource["Properties"];
         let group = yaml(&p["LoggingConfig"]["LogGroup"]);
-        let group = group.strip_prefix("!Ref ").expect("a log group of the stack");
+        let group = group
+            .strip_prefix("!Ref ")
+            .expect("a log group of the stack");
         assert_eq!(
             yaml(&resources[group]["Properties"]["RetentionInDays"]),
             "!Ref LogRetentionDays",

@@ -9,5 +9,7 @@
 //! | `apigw` | API Gateway: HTTP APIs from the model, REST APIs for consumers, authorizers and their cache |
 
 pub mod apigw;
+pub mod aws;
 pub mod invoke;
+pub mod lambda;
 pub mod model;
