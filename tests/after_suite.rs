@@ -348,17 +348,24 @@ async fn no_secret_or_hash_leaks_into_tables_logs_or_responses() {
         "{} leaks, first ones:\n{shown:#?}",
         report.leaks.len()
     );
+    // What a scan of the suite must at least have looked at, so an empty scan cannot pass:
+    // the README's suite, or (`SUITE_SCAN=deployed`, scripts/test-lambda) the emulator suite.
+    let deployed = std::env::var("SUITE_SCAN").as_deref() == Ok("deployed");
+    let (tables, items, hashes_min, lines, responses, with_secret) = match deployed {
+        false => (10, 300, 150, 100, 500, 50),
+        true => (0, 20, 5, 40, 30, 3),
+    };
     assert!(
-        report.tables > 10 && report.items > 300,
+        report.tables > tables && report.items > items,
         "the suite did not run first"
     );
-    assert!(hashes.len() > 150, "credentials were written");
+    assert!(hashes.len() > hashes_min, "credentials were written");
     assert!(
-        report.log_lines > 100,
+        report.log_lines > lines,
         "the service's logs were not captured"
     );
     assert!(
-        report.responses > 500 && report.responses_with_a_secret > 50,
+        report.responses > responses && report.responses_with_a_secret > with_secret,
         "the suite's answers were not captured"
     );
 }

@@ -55,6 +55,42 @@ async fn a_revocation_from_the_queue_is_refused_where_tokens_are_verified() {
 }
 
 #[tokio::test]
+async fn a_users_revocation_from_the_queue_refuses_every_token_of_theirs() {
+    let stack = Stack::start().await;
+    let user = format!("offboarded-{}", uuid::Uuid::now_v7().simple());
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        tokens.push(stack.mint("acme", &user, &["tokens:read"]).await);
+    }
+    let other = stack.mint("acme", "stays", &["tokens:read"]).await;
+    let event =
+        integration_tests::fixture("eventbridge-revoke-user-tokens.json", &[("USER_ID", &user)]);
+    let batch = integration_tests::sqs_batch(&[("m-2".into(), event.to_string())]);
+    let answer = invoke(&stack, "TokensRevokeEventsFunction", batch).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    for token in &tokens {
+        assert_eq!(
+            stack
+                .call(Method::GET, "/tokens/self", token, None)
+                .await
+                .status,
+            403
+        );
+    }
+    assert_eq!(
+        stack
+            .call(Method::GET, "/tokens/self", &other, None)
+            .await
+            .status,
+        200
+    );
+    assert!(
+        stack.aws.sqs_messages().is_empty(),
+        "done within one invocation"
+    );
+}
+
+#[tokio::test]
 async fn the_sweeper_runs_one_at_a_time_and_moves_expired_tokens() {
     let stack = Stack::start().await;
     let input = CreateInput {

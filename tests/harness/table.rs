@@ -62,59 +62,7 @@ impl App {
         n: usize,
         edit: impl Fn(api_tokens::model::TokenItem) -> api_tokens::model::TokenItem,
     ) -> Vec<api_tokens::model::TokenItem> {
-        use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
-        use futures_util::StreamExt;
-        let items: Vec<_> = (0..n).map(|_| edit(sample_token(tenant, user))).collect();
-        let mut writes = Vec::new();
-        let mut shards = std::collections::BTreeMap::<u32, i64>::new();
-        for t in &items {
-            let record = api_tokens::store::record_attributes(t, None).unwrap();
-            let cred = std::collections::HashMap::from([
-                ("pk".to_string(), A::S(schema::credential_pk(t.id))),
-                ("tenant_id".into(), A::S(t.tenant_id.clone())),
-                ("user_id".into(), A::S(t.user_id.clone())),
-                ("scopes".into(), A::L(vec![])),
-                ("status".into(), A::S("active".into())),
-                (schema::SECRET_HASH.into(), A::S("not-a-real-hash".into())),
-            ]);
-            for item in [record, cred] {
-                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
-                writes.push(WriteRequest::builder().put_request(put).build());
-            }
-            *shards.entry(schema::counter_shard(t.id)).or_default() += 1;
-        }
-        let chunks: Vec<Vec<WriteRequest>> = writes.chunks(25).map(<[_]>::to_vec).collect();
-        futures_util::stream::iter(chunks)
-            .for_each_concurrent(4, |mut chunk| async move {
-                while !chunk.is_empty() {
-                    let out = self
-                        .dynamodb
-                        .batch_write_item()
-                        .request_items(&self.table, chunk)
-                        .send()
-                        .await
-                        .expect("seed");
-                    chunk = out
-                        .unprocessed_items
-                        .and_then(|mut u| u.remove(&self.table))
-                        .unwrap_or_default();
-                }
-            })
-            .await;
-        for (shard, count) in shards {
-            for owner in [None, Some(user)] {
-                self.dynamodb
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", A::S(schema::counter_pk(tenant, owner, shard)))
-                    .update_expression("ADD active :n")
-                    .expression_attribute_values(":n", A::N(count.to_string()))
-                    .send()
-                    .await
-                    .expect("seed counters");
-            }
-        }
-        items
+        seed_tokens(&self.dynamodb, &self.table, tenant, user, n, edit).await
     }
 
     /// Writes record `t` with every index key the service would give it, after `edit` has
@@ -160,4 +108,69 @@ impl App {
             }
         }
     }
+}
+
+/// Writes `n` active tokens of `user` into `table` with `BatchWriteItem`, each record changed
+/// by `edit` first (still active: the counters count them so): records, credentials with a
+/// dummy hash, and the counters they add up to. What [`App::seed`] does, for any table.
+pub async fn seed_tokens(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    tenant: &str,
+    user: &str,
+    n: usize,
+    edit: impl Fn(api_tokens::model::TokenItem) -> api_tokens::model::TokenItem,
+) -> Vec<api_tokens::model::TokenItem> {
+    use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+    use futures_util::StreamExt;
+    let items: Vec<_> = (0..n).map(|_| edit(sample_token(tenant, user))).collect();
+    let mut writes = Vec::new();
+    let mut shards = std::collections::BTreeMap::<u32, i64>::new();
+    for t in &items {
+        let record = api_tokens::store::record_attributes(t, None).unwrap();
+        let cred = std::collections::HashMap::from([
+            ("pk".to_string(), A::S(schema::credential_pk(t.id))),
+            ("tenant_id".into(), A::S(t.tenant_id.clone())),
+            ("user_id".into(), A::S(t.user_id.clone())),
+            ("scopes".into(), A::L(vec![])),
+            ("status".into(), A::S("active".into())),
+            (schema::SECRET_HASH.into(), A::S("not-a-real-hash".into())),
+        ]);
+        for item in [record, cred] {
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+            writes.push(WriteRequest::builder().put_request(put).build());
+        }
+        *shards.entry(schema::counter_shard(t.id)).or_default() += 1;
+    }
+    let chunks: Vec<Vec<WriteRequest>> = writes.chunks(25).map(<[_]>::to_vec).collect();
+    futures_util::stream::iter(chunks)
+        .for_each_concurrent(4, |mut chunk| async move {
+            while !chunk.is_empty() {
+                let out = dynamodb
+                    .batch_write_item()
+                    .request_items(table, chunk)
+                    .send()
+                    .await
+                    .expect("seed");
+                chunk = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default();
+            }
+        })
+        .await;
+    for (shard, count) in shards {
+        for owner in [None, Some(user)] {
+            dynamodb
+                .update_item()
+                .table_name(table)
+                .key("pk", A::S(schema::counter_pk(tenant, owner, shard)))
+                .update_expression("ADD active :n")
+                .expression_attribute_values(":n", A::N(count.to_string()))
+                .send()
+                .await
+                .expect("seed counters");
+        }
+    }
+    items
 }
