@@ -35,7 +35,7 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["id"], id.as_str());
 
-    // Pages of one, forward, with the total: cursors sealed by the list binary's keys.
+    // Pages of one, forward: cursors sealed by the list binary's keys.
     for _ in 0..2 {
         let more = stack
             .call(
@@ -47,24 +47,7 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
             .await;
         assert_eq!(more.status, 201);
     }
-    let mut seen = Vec::new();
-    let mut path = "/tokens?limit=1&include_total_count=true".to_string();
-    loop {
-        let page = stack.call(Method::GET, &path, &admin, None).await;
-        assert_eq!(page.status, 200, "{}", page.text);
-        assert!(!page.text.contains("secret_hash") && !page.text.contains(&secret));
-        seen.extend(
-            page.json["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["id"].clone()),
-        );
-        match page.json["next_cursor"].as_str() {
-            Some(c) => path = format!("/tokens?limit=1&cursor={c}"),
-            None => break,
-        }
-    }
+    let seen = every_page(&stack, &admin, &secret).await;
     assert_eq!(seen.len(), 4, "the admin and three created: {seen:?}");
 
     let read = stack
@@ -83,11 +66,39 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.json["name"], "ci-renamed");
 
+    rotate_revoke_and_delete(&stack, &admin, &id).await;
+}
+
+/// Every token id of the admin's tenant, one page at a time; no page holds a secret.
+async fn every_page(stack: &Stack, admin: &str, secret: &str) -> Vec<serde_json::Value> {
+    let mut seen = Vec::new();
+    let mut path = "/tokens?limit=1&include_total_count=true".to_string();
+    loop {
+        let page = stack.call(Method::GET, &path, admin, None).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(!page.text.contains("secret_hash") && !page.text.contains(secret));
+        seen.extend(
+            page.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].clone()),
+        );
+        match page.json["next_cursor"].as_str() {
+            Some(c) => path = format!("/tokens?limit=1&cursor={c}"),
+            None => return seen,
+        }
+    }
+}
+
+/// Rotates token `id`, then revokes and deletes its successor, checking each at the
+/// authorizer.
+async fn rotate_revoke_and_delete(stack: &Stack, admin: &str, id: &str) {
     let rotated = stack
         .call(
             Method::POST,
             &format!("/tokens/{id}/rotate"),
-            &admin,
+            admin,
             Some(json!({})),
         )
         .await;
@@ -106,7 +117,7 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
         .call(
             Method::POST,
             &format!("/tokens/{new_id}/revoke"),
-            &admin,
+            admin,
             None,
         )
         .await;
@@ -119,7 +130,7 @@ async fn create_list_read_patch_rotate_revoke_and_delete_through_the_binaries() 
     assert_eq!(refused.json, json!({"message": "Forbidden"}));
 
     let deleted = stack
-        .call(Method::DELETE, &format!("/tokens/{new_id}"), &admin, None)
+        .call(Method::DELETE, &format!("/tokens/{new_id}"), admin, None)
         .await;
     assert!(matches!(deleted.status, 200 | 204), "{}", deleted.text);
 }

@@ -262,9 +262,56 @@ fn every_function_has_its_log_group_retention_and_concurrency() {
     assert!(t["Globals"]["Function"]["ReservedConcurrentExecutions"].is_null());
 }
 
-/// A template value as YAML text, tags included (`!Ref KeysReadPolicy`).
+/// A template value as YAML text, tags included (`!Ref CursorKeysReadPolicy`).
 fn yaml(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap().trim().to_string()
+}
+
+/// One key's read policy: `ssm:GetParameters` on that key's parameter, and `kms:Decrypt`
+/// only for a customer managed key, only through SSM.
+fn assert_reads_only(t: &Value, policy: &str, parameter: &str) {
+    let statements = &t["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(statements[0]["Action"], "ssm:GetParameters", "{policy}");
+    let resource = yaml(&statements[0]["Resource"]);
+    assert!(
+        resource.ends_with(&format!(":parameter${{{parameter}}}")),
+        "{policy}: {resource}"
+    );
+    let decrypt = yaml(&statements[1]);
+    for part in [
+        "HasKeysKmsKey",
+        "kms:Decrypt",
+        "!Ref KeysKmsKeyArn",
+        "kms:ViaService",
+        "!Ref AWS::NoValue",
+    ] {
+        assert!(decrypt.contains(part), "{policy} {part}: {decrypt}");
+    }
+    assert_eq!(statements.as_sequence().unwrap().len(), 2, "{policy}");
+}
+
+/// The key variables the function `binary`'s main asks for (`service_from_env(Keys::…)`).
+fn keys_of(binary: &str) -> Vec<&'static str> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let main = std::fs::read_dir(root)
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .unwrap()
+                .contains(&format!("name = \"{binary}\""))
+        })
+        .map(|dir| std::fs::read_to_string(dir.join("src/main.rs")).unwrap())
+        .unwrap();
+    let keys = ["ALL", "CURSORS", "TOKEN_HASH", "NONE"]
+        .into_iter()
+        .find(|k| main.contains(&format!("service_from_env(Keys::{k})")));
+    match keys {
+        Some("ALL") => vec!["CURSOR_KEYS", "TOKEN_HASH_KEY"],
+        Some("CURSORS") => vec!["CURSOR_KEYS"],
+        Some("TOKEN_HASH") => vec!["TOKEN_HASH_KEY"],
+        _ => vec![],
+    }
 }
 
 #[test]
@@ -274,8 +321,6 @@ fn each_function_is_given_and_may_read_only_the_keys_its_main_uses() {
     for (value_var, parameter_var) in api_tokens::config::parameters::KEY_PARAMETERS {
         assert!(globals[value_var].is_null() && globals[parameter_var].is_null());
     }
-    // One read policy per key: GetParameters on that key's parameter, and kms:Decrypt only
-    // for a customer managed key, only through SSM.
     let policies = [
         ("CURSOR_KEYS", "CursorKeysReadPolicy", "CursorKeysParameter"),
         (
@@ -285,49 +330,9 @@ fn each_function_is_given_and_may_read_only_the_keys_its_main_uses() {
         ),
     ];
     for (_, policy, parameter) in policies {
-        let statements = &t["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"];
-        assert_eq!(statements[0]["Action"], "ssm:GetParameters", "{policy}");
-        let resource = yaml(&statements[0]["Resource"]);
-        assert!(
-            resource.ends_with(&format!(":parameter${{{parameter}}}")),
-            "{policy}: {resource}"
-        );
-        let decrypt = yaml(&statements[1]);
-        for part in [
-            "HasKeysKmsKey",
-            "kms:Decrypt",
-            "!Ref KeysKmsKeyArn",
-            "kms:ViaService",
-            "!Ref AWS::NoValue",
-        ] {
-            assert!(decrypt.contains(part), "{policy} {part}: {decrypt}");
-        }
-        assert_eq!(statements.as_sequence().unwrap().len(), 2, "{policy}");
+        assert_reads_only(&t, policy, parameter);
     }
 
-    // The keys each binary's main asks for (`Keys::…`), and what the template gives it.
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
-    let keys_of = |binary: &str| -> Vec<&'static str> {
-        let main = std::fs::read_dir(root)
-            .unwrap()
-            .map(|d| d.unwrap().path())
-            .find(|dir| {
-                std::fs::read_to_string(dir.join("Cargo.toml"))
-                    .unwrap()
-                    .contains(&format!("name = \"{binary}\""))
-            })
-            .map(|dir| std::fs::read_to_string(dir.join("src/main.rs")).unwrap())
-            .unwrap();
-        let keys = ["ALL", "CURSORS", "TOKEN_HASH", "NONE"]
-            .into_iter()
-            .find(|k| main.contains(&format!("service_from_env(Keys::{k})")));
-        match keys {
-            Some("ALL") => vec!["CURSOR_KEYS", "TOKEN_HASH_KEY"],
-            Some("CURSORS") => vec!["CURSOR_KEYS"],
-            Some("TOKEN_HASH") => vec!["TOKEN_HASH_KEY"],
-            _ => vec![],
-        }
-    };
     let mut given = Vec::new();
     for (name, resource) in t["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
