@@ -20,12 +20,8 @@ async fn the_last_use_is_written_before_the_authorizer_is_frozen() {
         .mint("deployed-freeze", "alice", &["tokens:read"])
         .await;
     let id = api_tokens::secret::parse(&token).unwrap().id.to_string();
-    assert!(stack
-        .record(&id)
-        .await
-        .unwrap()
-        .get("last_used_at")
-        .is_none());
+    let before = stack.record(&id).await.unwrap();
+    assert!(!before.contains_key("last_used_at"));
 
     let me = stack.call(Method::GET, "/tokens/self", &token, None).await;
     assert_eq!(me.status, 200, "{}", me.text);
