@@ -210,8 +210,13 @@ fn every_resource_name_derives_from_the_stack_name() {
             if value.is_null() {
                 continue;
             }
-            named += 1;
             let text = yaml(value);
+            // A reference to another resource's name (a metric filter's log group) names
+            // nothing new.
+            if text.starts_with("!Ref ") || text.starts_with("!GetAtt ") {
+                continue;
+            }
+            named += 1;
             assert!(
                 text.contains("${AWS::StackName}"),
                 "{id:?}.{property} = {text}: two stacks would collide"
