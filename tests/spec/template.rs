@@ -217,8 +217,9 @@ fn every_resource_name_derives_from_the_stack_name() {
                 continue;
             }
             named += 1;
+            // The stack's name, or the id of the stack's own API (unique in the region).
             assert!(
-                text.contains("${AWS::StackName}"),
+                text.contains("${AWS::StackName}") || text.contains("${TokensApi}"),
                 "{id:?}.{property} = {text}: two stacks would collide"
             );
         }
@@ -568,5 +569,77 @@ fn the_unreadable_records_alarm_sums_every_function() {
     assert_eq!(
         total["Expression"].as_str().unwrap(),
         format!("SUM([{}])", ids.join(", "))
+    );
+}
+
+/// Other teams' APIs use the authorizer: its alias, the declarations' prefix, the token prefix
+/// and the bus are exported; API Gateway may invoke it for this account's APIs (and the listed
+/// accounts'); the service's own API declares its routes like any other.
+#[test]
+fn the_authorizer_is_exported_invokable_and_reads_route_declarations() {
+    let t = template();
+    let outputs = &t["Outputs"];
+    for (output, value) in [
+        (
+            "AuthorizerFunctionArn",
+            "!Ref TokensAuthorizerFunction.Alias",
+        ),
+        (
+            "RouteScopesParameterPrefix",
+            "!Ref RouteScopesParameterPrefix",
+        ),
+        ("TokenPrefix", "!Ref TokenPrefix"),
+        ("EventBusName", "!Ref TokensEventBus"),
+    ] {
+        assert_eq!(yaml(&outputs[output]["Value"]), value, "{output}");
+        assert_eq!(
+            yaml(&outputs[output]["Export"]["Name"]),
+            format!("!Sub ${{AWS::StackName}}-{output}"),
+            "{output}"
+        );
+    }
+    let resources = &t["Resources"];
+    let authorizer = &resources["TokensAuthorizerFunction"]["Properties"];
+    assert_eq!(authorizer["AutoPublishAlias"], "live");
+    assert_eq!(
+        yaml(&authorizer["Environment"]["Variables"]["ROUTE_SCOPES_PARAMETER_PREFIX"]),
+        "!Ref RouteScopesParameterPrefix"
+    );
+    let statements = yaml(&authorizer["Policies"]);
+    assert!(
+        statements.contains("ssm:GetParameters")
+            && statements.contains(":parameter${RouteScopesParameterPrefix}*"),
+        "{statements}"
+    );
+    let api_auth = &resources["TokensApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"];
+    assert_eq!(
+        yaml(&api_auth["FunctionArn"]),
+        "!Ref TokensAuthorizerFunction.Alias"
+    );
+    let context = yaml(&api_auth["Identity"]["Context"]);
+    assert!(
+        context.contains("identity.sourceIp") && context.contains("routeKey"),
+        "{context}"
+    );
+
+    let permission = &resources["AuthorizerInvokePermission"]["Properties"];
+    assert_eq!(permission["Principal"], "apigateway.amazonaws.com");
+    assert_eq!(
+        yaml(&permission["FunctionName"]),
+        "!Ref TokensAuthorizerFunction.Alias"
+    );
+    assert!(yaml(&permission["SourceArn"]).contains(":${AWS::AccountId}:*/authorizers/*"));
+    for slot in 0..3 {
+        let other = &resources[format!("AuthorizerInvokePermissionAccount{slot}").as_str()];
+        assert_eq!(other["Condition"], format!("HasInvokerAccount{slot}"));
+    }
+
+    let own = &resources["TokensApiRouteScopes"]["Properties"];
+    assert_eq!(own["Type"], "String");
+    let declaration: serde_json::Value =
+        serde_json::from_str(own["Value"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        declaration,
+        serde_json::json!({"version": 1, "default": "authenticated", "routes": {}})
     );
 }
