@@ -86,6 +86,7 @@ fn deployed_env(table: &str) -> impl Fn(&str) -> Option<String> + '_ {
         "CURSOR_KEYS_PARAMETER" => Some(CURSOR_PARAMETER.into()),
         "TOKEN_HASH_KEY_PARAMETER" => Some(HASH_PARAMETER.into()),
         "TOKEN_PREFIX" => Some("acme".into()),
+        "EXTRA_SCOPES" => Some("orders:read,orders:write".into()),
         _ => None,
     }
 }
@@ -358,7 +359,14 @@ async fn the_first_admin_token_is_written_to_a_private_file_and_administers_its_
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(
         me.json["scopes"],
-        json!(["tokens:read", "tokens:write", "tokens:admin"])
+        json!([
+            "tokens:read",
+            "tokens:write",
+            "tokens:admin",
+            "orders:read",
+            "orders:write"
+        ]),
+        "the first admin holds every scope of the deployment, so it can grant each"
     );
     assert_eq!(me.json["user_id"], "ops");
     assert_eq!(me.json["created_by"], "tokens-admin");

@@ -11,7 +11,6 @@ use std::path::Path;
 
 use crate::domain::error::ApiError;
 use crate::domain::model::TokenItem;
-use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
 use crate::service::create::CreateInput;
 use crate::service::token_service::TokenService;
 use crate::store::{StoreError, TokenStore};
@@ -58,8 +57,10 @@ pub enum BootstrapError {
     Store(#[from] StoreError),
 }
 
-/// Mints `request`'s admin token (scopes `tokens:read`, `tokens:write`, `tokens:admin`): one
-/// `BatchGetItem` of the tenant's counters, then the create's single transaction.
+/// Mints `request`'s admin token with every scope the deployment has (`tokens:read`,
+/// `tokens:write`, `tokens:admin` and `EXTRA_SCOPES`: a token grants only scopes it holds, so
+/// the tenant's first admin holds them all): one `BatchGetItem` of the tenant's counters, then
+/// the create's single transaction.
 pub async fn mint_first_admin<S: TokenStore>(
     service: &TokenService<S>,
     request: FirstAdmin,
@@ -79,9 +80,7 @@ pub async fn mint_first_admin<S: TokenStore>(
     }
     let input = CreateInput {
         name: request.name,
-        scopes: [TOKENS_READ, TOKENS_WRITE, TOKENS_ADMIN]
-            .map(String::from)
-            .to_vec(),
+        scopes: service.scopes().all().to_vec(),
         expires_at: request.expires_at,
         ..CreateInput::default()
     };

@@ -38,7 +38,7 @@ pub const USAGE: &str = "usage: tokens-admin create-keys --prefix /api-tokens/EN
 create-keys: creates PREFIX/cursor-keys and PREFIX/token-hash-key in SSM Parameter Store
 (SecureString, fresh random 32-byte keys) unless they exist; existing ones are kept.
 
-mint-first-admin: mints the first admin token (tokens:read, tokens:write, tokens:admin) of a tenant in the
+mint-first-admin: mints the first admin token of a tenant (every scope of the deployment: tokens:* and EXTRA_SCOPES) in the
 deployment that TABLE_NAME, CURSOR_KEYS_PARAMETER and TOKEN_HASH_KEY_PARAMETER (and
 TOKEN_PREFIX) describe, using your AWS credentials. Refuses a tenant with active tokens
 unless --allow-existing. The secret is written to a new file (mode 0600; default
