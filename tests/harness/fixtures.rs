@@ -83,5 +83,6 @@ pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Princ
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
         allowed_ips: vec![],
+        metadata: Default::default(),
     }
 }

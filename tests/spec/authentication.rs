@@ -171,8 +171,9 @@ async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
     assert_eq!(
         ok,
         json!({"isAuthorized": true, "context": {
-            "tenant_id": "acme", "user_id": "alice", "token_id": id, "scopes": "tokens:read tokens:write",
-            "expires_at": "", "allowed_ips": ""}})
+            "context_version": "1", "tenant_id": "acme", "user_id": "alice", "token_id": id,
+            "scopes": "tokens:read tokens:write", "expires_at": "", "allowed_ips": "", "metadata": "{}",
+            "route": "", "required_scopes": ""}})
     );
     let denied = authorizer::handle(&app.service, v2_event("tkn_nope"))
         .await
@@ -192,9 +193,15 @@ async fn the_rest_api_authorizer_answers_with_an_iam_policy_allowing_the_method_
         .await
         .unwrap();
     assert_eq!(ok["principalId"], "alice");
+    // Without route declarations a valid token may call every method of the API and stage:
+    // the policy API Gateway caches is right for the token's next call to another method.
     assert_eq!(ok["policyDocument"]["Statement"][0]["Effect"], "Allow");
-    assert_eq!(ok["policyDocument"]["Statement"][0]["Resource"], arn);
+    assert_eq!(
+        ok["policyDocument"]["Statement"][0]["Resource"],
+        json!(["arn:aws:execute-api:eu-west-1:1:api/prod/*"])
+    );
     assert_eq!(ok["context"]["tenant_id"], "acme");
+    assert_eq!(ok["context"]["context_version"], "1");
 
     let request_event = json!({"type": "REQUEST", "methodArn": arn, "headers": {"Authorization": format!("Bearer {alice}")}});
     assert_eq!(

@@ -18,6 +18,7 @@ mod read;
 mod revocation_events;
 mod revoke;
 mod rotate;
+mod route_scopes;
 mod scopes;
 mod secrets;
 mod template;

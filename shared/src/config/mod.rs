@@ -14,6 +14,8 @@
 //! | `LIST_READ_BUDGET` | most items one filtered list request reads | `2000` |
 //! | `AUTH_CACHE_TTL_SECONDS` | seconds the authorizer keeps a verification result (0: off) | `0` |
 //! | `LAST_USED_INTERVAL_SECONDS` | a token's use is recorded at most this often (0: never) | `60` |
+//! | `ROUTE_SCOPES_PARAMETER_PREFIX` | the authorizer reads each API's route-scope declarations from the SSM parameter `<prefix><apiId>` | unset: no route checks |
+//! | `ROUTE_SCOPES_REFRESH_SECONDS` | seconds the authorizer keeps an API's declarations (0..=3600) | `60` |
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
 
@@ -59,6 +61,11 @@ pub struct Config {
     pub auth_cache_ttl_seconds: u32,
     /// A token's use is recorded at most this often, in seconds (0: never recorded).
     pub last_used_interval_seconds: u32,
+    /// Where the authorizer reads route-scope declarations: SSM parameter `<prefix><apiId>`
+    /// (`None`: routes are not checked, any valid token is allowed).
+    pub route_scopes_parameter_prefix: Option<String>,
+    /// Seconds the authorizer keeps an API's declarations before reading them again.
+    pub route_scopes_refresh_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,6 +85,14 @@ impl std::fmt::Debug for Config {
             .field(
                 "last_used_interval_seconds",
                 &self.last_used_interval_seconds,
+            )
+            .field(
+                "route_scopes_parameter_prefix",
+                &self.route_scopes_parameter_prefix,
+            )
+            .field(
+                "route_scopes_refresh_seconds",
+                &self.route_scopes_refresh_seconds,
             )
             .finish()
     }
@@ -210,7 +225,18 @@ impl Config {
                     "must be a whole number, 0..=86400",
                 )
             })?;
+        let route_scopes_parameter_prefix =
+            route_scopes_prefix(set("ROUTE_SCOPES_PARAMETER_PREFIX"))?;
+        let route_scopes_refresh_seconds =
+            number(set("ROUTE_SCOPES_REFRESH_SECONDS"), 60, 0..=3600).ok_or_else(|| {
+                bad(
+                    "ROUTE_SCOPES_REFRESH_SECONDS",
+                    "must be a whole number, 0..=3600",
+                )
+            })?;
         Ok(Self {
+            route_scopes_parameter_prefix,
+            route_scopes_refresh_seconds,
             cursor_keys,
             token_hash_key,
             token_prefix,
@@ -261,6 +287,27 @@ fn token_prefix(value: Option<String>) -> Result<String, ConfigError> {
     Ok(prefix)
 }
 
+/// `ROUTE_SCOPES_PARAMETER_PREFIX`: the start of an SSM parameter name (`/api-tokens/routes/`),
+/// 1..=900 of `[A-Za-z0-9_.\-/]`, starting with `/` when it has one (SSM's rule for paths).
+fn route_scopes_prefix(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(prefix) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let chars_ok = prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+    if !chars_ok || prefix.len() > 900 || (prefix.contains('/') && !prefix.starts_with('/')) {
+        return Err(bad(
+            "ROUTE_SCOPES_PARAMETER_PREFIX",
+            "must be the start of an SSM parameter name: [A-Za-z0-9_.-/], starting with / if it has one",
+        ));
+    }
+    Ok(Some(prefix))
+}
+
 /// `EXTRA_SCOPES`: a comma list, blanks ignored.
 fn scopes(value: &str) -> Result<ScopeCatalog, ConfigError> {
     ScopeCatalog::with_extra(value.split(',').map(str::trim).filter(|s| !s.is_empty()))
@@ -305,6 +352,8 @@ mod tests {
         assert_eq!(c.token_prefix, "tkn");
         assert_eq!(c.retention_days, 90);
         assert_eq!(c.cursor_keys.len(), 1);
+        assert_eq!(c.route_scopes_parameter_prefix, None);
+        assert_eq!(c.route_scopes_refresh_seconds, 60);
         assert!(!format!("{c:?}").contains(KEY));
     }
 
@@ -324,6 +373,9 @@ mod tests {
             ("RETENTION_DAYS", "0"),
             ("LIST_READ_BUDGET", "5"),
             ("AUTH_CACHE_TTL_SECONDS", "3601"),
+            ("ROUTE_SCOPES_PARAMETER_PREFIX", "api tokens/"),
+            ("ROUTE_SCOPES_PARAMETER_PREFIX", "api-tokens/routes/"),
+            ("ROUTE_SCOPES_REFRESH_SECONDS", "3601"),
             ("TABLE_NAME", " "),
         ] {
             let mut pairs = base.to_vec();
@@ -341,8 +393,15 @@ mod tests {
             ("CURSOR_KEYS", &format!("{KEY}, {KEY}")),
             ("TOKEN_HASH_KEY", KEY),
             ("EXTRA_SCOPES", "orders:read, orders:write"),
+            ("ROUTE_SCOPES_PARAMETER_PREFIX", "/api-tokens/routes/"),
+            ("ROUTE_SCOPES_REFRESH_SECONDS", "0"),
         ]))
         .unwrap();
+        assert_eq!(
+            c.route_scopes_parameter_prefix.as_deref(),
+            Some("/api-tokens/routes/")
+        );
+        assert_eq!(c.route_scopes_refresh_seconds, 0);
         assert_eq!(c.cursor_keys.len(), 2);
         assert!(c.scopes.contains("orders:write"));
     }

@@ -1,7 +1,25 @@
 //! Who is calling: the principal a verified token stands for, and how it travels from the
 //! authorizer to the handlers (API Gateway's authorizer context, never a client header).
+//!
+//! The context is a versioned contract, the same for HTTP APIs (`authorizer.lambda`) and REST
+//! APIs (`authorizer`); every value is a string. Version 1:
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `context_version` | `"1"` |
+//! | `tenant_id`, `user_id`, `token_id` | strings |
+//! | `scopes` | space-separated |
+//! | `expires_at` | RFC 3339 UTC, `""` when none |
+//! | `allowed_ips` | space-separated CIDRs, `""` when none |
+//! | `metadata` | the token's metadata as a JSON object string, `"{}"` when none |
+//! | `route` | the matched declared route key, `""` when none was matched |
+//! | `required_scopes` | that route's scopes, space-separated, `""` when none |
+//!
+//! Readers ignore keys they do not know: a later version adds keys, a breaking change bumps
+//! `context_version`. [`Principal::from_context`] also reads a context without the
+//! version 1 keys (what authorizers wrote before).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -24,7 +42,12 @@ pub struct Principal {
     /// CIDR blocks the presented token may be used from (empty: anywhere). Tokens it creates
     /// or rotates are held inside them.
     pub allowed_ips: Vec<String>,
+    /// The token's metadata (empty for a credential written before it carried them).
+    pub metadata: BTreeMap<String, String>,
 }
+
+/// The version of the context [`Principal::to_context`] writes.
+pub const CONTEXT_VERSION: &str = "1";
 
 /// Authorizer context keys. Values are strings so both HTTP and REST APIs pass them through.
 mod key {
@@ -34,6 +57,10 @@ mod key {
     pub const SCOPES: &str = "scopes";
     pub const EXPIRES: &str = "expires_at";
     pub const ALLOWED_IPS: &str = "allowed_ips";
+    pub const VERSION: &str = "context_version";
+    pub const METADATA: &str = "metadata";
+    pub const ROUTE: &str = "route";
+    pub const REQUIRED: &str = "required_scopes";
 }
 
 impl Principal {
@@ -57,10 +84,26 @@ impl Principal {
         self.has(TOKENS_WRITE) || self.is_admin()
     }
 
-    /// The authorizer context that carries this principal to the handlers. `expires_at` is
-    /// an empty string for a token that never expires.
+    /// The authorizer context (version 1) that carries this principal to the handlers, for
+    /// a request that matched no declared route.
     pub fn to_context(&self) -> HashMap<String, Value> {
+        self.to_context_for("", &[])
+    }
+
+    /// The authorizer context (version 1) for a request that matched the declared `route`,
+    /// which requires `required_scopes`.
+    pub fn to_context_for(
+        &self,
+        route: &str,
+        required_scopes: &[String],
+    ) -> HashMap<String, Value> {
+        // A map of strings always serializes.
+        let metadata = serde_json::to_string(&self.metadata).unwrap_or_else(|_| "{}".into());
         HashMap::from([
+            (key::VERSION.into(), Value::from(CONTEXT_VERSION)),
+            (key::METADATA.into(), Value::from(metadata)),
+            (key::ROUTE.into(), Value::from(route)),
+            (key::REQUIRED.into(), Value::from(required_scopes.join(" "))),
             (key::TENANT.into(), Value::from(self.tenant_id.clone())),
             (key::USER.into(), Value::from(self.user_id.clone())),
             (key::TOKEN.into(), Value::from(self.token_id.clone())),
@@ -80,8 +123,9 @@ impl Principal {
         ])
     }
 
-    /// Reads the principal back from an authorizer context; `None` if any part is missing or
-    /// an expiry does not parse.
+    /// Reads the principal back from an authorizer context; `None` if any part is missing, an
+    /// expiry does not parse, or `metadata` is given but not a JSON object of strings. The
+    /// keys added by version 1 may be absent (no metadata).
     pub fn from_context(ctx: &HashMap<String, Value>) -> Option<Self> {
         let get = |k: &str| {
             ctx.get(k)
@@ -107,6 +151,10 @@ impl Principal {
                 None => None,
             },
             allowed_ips: words(key::ALLOWED_IPS),
+            metadata: match get(key::METADATA) {
+                Some(m) => serde_json::from_str(&m).ok()?,
+                None => BTreeMap::new(),
+            },
         })
     }
 }
@@ -124,6 +172,7 @@ pub(crate) mod tests {
             scopes: vec!["tokens:read".into(), "orders:read".into()],
             expires_at: time::parse("2027-01-01T00:00:00Z"),
             allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
+            metadata: [("team".to_string(), "payments".to_string())].into(),
         }
     }
 
@@ -157,6 +206,43 @@ pub(crate) mod tests {
         assert_eq!(Principal::from_context(&ctx), None);
         let mut ctx = alice().to_context();
         ctx.insert("expires_at".into(), Value::from("soon"));
+        assert_eq!(Principal::from_context(&ctx), None);
+    }
+
+    #[test]
+    fn the_context_is_version_1_with_every_key_a_string() {
+        let required = ["orders:read".to_string(), "orders:admin".to_string()];
+        let ctx = alice().to_context_for("GET /orders/{id}", &required);
+        let text = |k: &str| ctx[k].as_str().unwrap().to_string();
+        assert_eq!(text("context_version"), "1");
+        assert_eq!(text("metadata"), r#"{"team":"payments"}"#);
+        assert_eq!(text("route"), "GET /orders/{id}");
+        assert_eq!(text("required_scopes"), "orders:read orders:admin");
+        assert_eq!(text("allowed_ips"), "10.0.0.0/8 2001:db8::/32");
+        assert_eq!(text("expires_at"), "2027-01-01T00:00:00.000Z");
+        assert_eq!(ctx.len(), 10);
+        assert!(ctx.values().all(Value::is_string));
+        let none = Principal {
+            metadata: BTreeMap::new(),
+            ..alice()
+        }
+        .to_context();
+        assert_eq!(none["metadata"], "{}");
+        assert_eq!(none["route"], "");
+        assert_eq!(none["required_scopes"], "");
+    }
+
+    #[test]
+    fn a_context_without_the_version_1_keys_still_reads() {
+        let mut ctx = alice().to_context();
+        for k in ["context_version", "metadata", "route", "required_scopes"] {
+            ctx.remove(k);
+        }
+        let read = Principal::from_context(&ctx).unwrap();
+        assert!(read.metadata.is_empty());
+        assert_eq!(read.token_id, "t1");
+        let mut ctx = alice().to_context();
+        ctx.insert("metadata".into(), Value::from("[1]"));
         assert_eq!(Principal::from_context(&ctx), None);
     }
 

@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | `create`, `issue` | `create.rs` | 1 `TransactWriteItems`: record, credential, counters (+ idempotency record) |
 //! | `rotate` | `rotate.rs` | 1 `GetItem` + 1 `TransactWriteItems` per attempt (at most 4, while the old token changes under it); + 1 `GetItem` of the idempotency record when a keyed retry finds the token rotated |
-//! | `update` (`PATCH`) | `update.rs` | 1 conditional `UpdateItem` |
+//! | `update` (`PATCH`) | `update.rs` | 1 conditional `UpdateItem`; changing `metadata`: 1 `TransactWriteItems` (record, credential) + 1 `GetItem` |
 //! | `get`, `get_self` | `read.rs` | 1 `GetItem` |
 //! | `list` | `read.rs`, [`listing`] | see [`listing`] |
 //! | `revoke` | `revoke.rs` | 1 `GetItem` + 1 `TransactWriteItems` |

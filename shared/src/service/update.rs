@@ -1,6 +1,17 @@
 //! Changing a token's name, description or metadata ([`TokenService::update`], `PATCH`).
 //! Scopes, expiry, owner and address limits never change: a token's authority is fixed when
 //! it is minted.
+//!
+//! The credential carries a copy of the metadata (the authorizer hands it to integrations
+//! and reads nothing else), so a `PATCH` of the metadata writes both in one transaction:
+//!
+//! | `PATCH` changes | DynamoDB requests |
+//! | --- | --- |
+//! | `name`, `description` only | 1 conditional `UpdateItem` (returns the new record) |
+//! | `metadata` (with or without the others) | 1 `TransactWriteItems` (record update conditioned as above + credential update) + 1 strongly consistent `GetItem` of the record |
+//!
+//! An authorizer instance that cached the token's verification (`AUTH_CACHE_TTL_SECONDS`)
+//! hands out the old metadata until that entry expires.
 
 use uuid::Uuid;
 
@@ -13,7 +24,8 @@ use crate::store::{Amendment, Patch, TokenStore};
 use crate::support::time;
 
 impl<S: TokenStore> TokenService<S> {
-    /// Changes a token's name, description or metadata (one conditional `UpdateItem`).
+    /// Changes a token's name, description or metadata (one conditional `UpdateItem`; with
+    /// the credential in one transaction when the metadata changes).
     /// Scopes, expiry, owner and address limits cannot change: rotate or create instead.
     pub async fn update(
         &self,

@@ -141,6 +141,7 @@ impl<S: TokenStore> TokenService<S> {
             scopes: cred.scopes,
             expires_at: cred.expires_at,
             allowed_ips: cred.allowed_ips,
+            metadata: cred.metadata,
         };
         Ok((principal, cred.expires_at))
     }

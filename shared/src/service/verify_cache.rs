@@ -246,6 +246,7 @@ mod tests {
             scopes: vec![],
             expires_at: None,
             allowed_ips: vec![],
+            metadata: Default::default(),
         }
     }
 

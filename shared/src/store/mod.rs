@@ -15,7 +15,7 @@
 //! | --- | --- |
 //! | create | 1 `TransactWriteItems`: record, credential, tenant and user counters (+ idempotency record) |
 //! | rotate | 1 `GetItem` + 1 `TransactWriteItems`: new token, old token retired, counters (+ idempotency record) |
-//! | update (`PATCH`) | 1 `UpdateItem` |
+//! | update (`PATCH`) | 1 `UpdateItem`; when it changes the metadata, 1 `TransactWriteItems` (record, credential) + 1 `GetItem` |
 //! | revoke a user's tokens | per page: 1 `Query` + 1 `TransactWriteItems` per ≤ 25 tokens of one counter shard; per damaged record 1 `TransactWriteItems` (+ 1 `UpdateItem` of its credential alone when its status is damaged too) |
 //! | get, verify | 1 `GetItem` (record, or credential) |
 //! | revoke, returning the record | 1 `GetItem` + 1 `TransactWriteItems` (record moves partitions, credential, counters) |

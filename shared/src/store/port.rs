@@ -36,6 +36,10 @@ pub struct Credential {
     /// CIDR blocks requests must come from (empty: anywhere).
     #[serde(default)]
     pub allowed_ips: Vec<String>,
+    /// The token's metadata, kept in step with the record's (absent in credentials written
+    /// before it was copied here: empty).
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A revocation to apply atomically.
@@ -274,8 +278,10 @@ pub trait TokenStore: Clone + Send + Sync + 'static {
     /// The live idempotency record with this key, if any.
     fn held(&self, pk: &str) -> impl Future<Output = Result<Option<Once>, StoreError>> + Send;
 
-    /// Changes a token's name, description or metadata with one conditional `UpdateItem`;
-    /// `None` when no such token is in reach.
+    /// Changes a token's name, description or metadata with one conditional `UpdateItem`, or,
+    /// when the metadata changes, one `TransactWriteItems` (record and credential, which
+    /// carries the metadata to the authorizer) and one `GetItem`; `None` when no such token
+    /// is in reach.
     fn amend(
         &self,
         a: &Amendment<'_>,

@@ -40,6 +40,11 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// Metadata as a map attribute, in the credential and a `PATCH` alike.
+pub(crate) fn metadata_attribute(metadata: &BTreeMap<String, String>) -> AttributeValue {
+    AttributeValue::M(metadata.iter().map(|(k, v)| (k.clone(), s(v))).collect())
+}
+
 /// A time as a number of seconds since the epoch (the TTL attribute's format).
 pub(crate) fn epoch(t: &Timestamp) -> AttributeValue {
     AttributeValue::N(t.timestamp().to_string())

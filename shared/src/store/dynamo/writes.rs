@@ -123,11 +123,21 @@ pub(super) async fn transition(
     }
 }
 
-/// A `PATCH`: one conditional `UpdateItem`; `None` when no such token is in reach.
+/// A `PATCH`: one conditional `UpdateItem`; when it changes the metadata, one
+/// `TransactWriteItems` (record and credential) and a strongly consistent `GetItem` of the
+/// record as it became. `None` when no such token is in reach.
 pub(super) async fn amend(
     store: &DynamoStore,
     a: &Amendment<'_>,
 ) -> Result<Option<TokenItem>, StoreError> {
+    if a.patch.metadata.is_some() {
+        let items = requests::amend_items(&store.table, a)?;
+        return match store.transact(items).await {
+            Ok(()) => reads::get(store, a.id).await,
+            Err(e) if is_cancel(&e, "ConditionalCheckFailed") => Ok(None),
+            Err(e) => Err(classify(e)),
+        };
+    }
     let out = requests::amend_update(&store.client, &store.table, a)
         .send()
         .await;

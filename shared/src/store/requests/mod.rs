@@ -21,4 +21,4 @@ pub use transactions::{
     batch_revocation_items, create_items, credential_update, insert_items, once_item, revoke_items,
     rotation_items, status_change_items, transact_write, transition_items, MAX_TRANSACTION_ITEMS,
 };
-pub use updates::{amend_update, revoke_credential_update, touch_update};
+pub use updates::{amend_items, amend_update, revoke_credential_update, touch_update};

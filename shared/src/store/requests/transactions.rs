@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::domain::model::{StoredStatus, TokenItem};
 use crate::store::error::{unbuilt, StoreError};
 use crate::store::port::{Once, Revocation, Rotation};
-use crate::store::record::{epoch, record_attributes, s};
+use crate::store::record::{epoch, metadata_attribute, record_attributes, s};
 use crate::store::requests::counters::CounterDeltas;
 use crate::store::schema;
 use crate::support::time::{self, Timestamp};
@@ -152,6 +152,9 @@ fn credential_attributes(
             "allowed_ips".into(),
             AttributeValue::L(item.allowed_ips.iter().map(s).collect()),
         );
+    }
+    if !item.metadata.is_empty() {
+        cred.insert("metadata".into(), metadata_attribute(&item.metadata));
     }
     if let Some(t) = purge_at {
         cred.insert(schema::PURGE_AT.into(), epoch(&t));

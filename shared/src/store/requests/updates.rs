@@ -1,63 +1,117 @@
-//! Single conditional updates: a `PATCH`, a credential revoked alone, the last-use touch.
+//! Single conditional updates: a `PATCH` (with the credential, in a transaction, when it
+//! changes the metadata), a credential revoked alone, the last-use touch.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use uuid::Uuid;
 
 use crate::domain::model::StoredStatus;
+use crate::store::error::{unbuilt, StoreError};
 use crate::store::port::Amendment;
-use crate::store::record::s;
+use crate::store::record::{metadata_attribute, s};
 use crate::store::schema;
 use crate::support::time::{self, Timestamp};
 
-/// A `PATCH` (`TokenStore::amend`): one `UpdateItem` conditioned on the token being in
-/// reach, returning the record as it becomes.
-pub fn amend_update(client: &Client, table: &str, a: &Amendment<'_>) -> UpdateItemFluentBuilder {
+/// A `PATCH`'s update of the token record: expression, condition (the token is in reach)
+/// and their names and values; sent alone ([`amend_update`]) or in a transaction with the
+/// credential ([`amend_items`]).
+struct AmendExpression {
+    update: String,
+    condition: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+fn amend_expression(a: &Amendment<'_>) -> AmendExpression {
     let mut sets = vec!["updated_at = :at, updated_by = :by"];
     let mut removes = Vec::new();
-    let mut req = client
-        .update_item()
-        .table_name(table)
-        .key(schema::PK, s(schema::token_pk(a.id)))
-        .expression_attribute_names("#pk", schema::PK)
-        .expression_attribute_values(":at", s(time::format(&a.at)))
-        .expression_attribute_values(":by", s(a.actor))
-        .expression_attribute_values(":tenant", s(a.tenant_id));
+    let mut names = HashMap::from([("#pk".to_string(), schema::PK.to_string())]);
+    let mut values = HashMap::from([
+        (":at".to_string(), s(time::format(&a.at))),
+        (":by".to_string(), s(a.actor)),
+        (":tenant".to_string(), s(a.tenant_id)),
+    ]);
     let mut condition = String::from("attribute_exists(#pk) AND tenant_id = :tenant");
     if let Some(owner) = a.owner {
         condition.push_str(" AND user_id = :owner");
-        req = req.expression_attribute_values(":owner", s(owner));
+        values.insert(":owner".into(), s(owner));
     }
     if let Some(name) = &a.patch.name {
         sets.push("#name = :name, name_sk = :name_sk");
-        req = req
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":name", s(name))
-            .expression_attribute_values(":name_sk", s(schema::name_sk(name, a.id)));
+        names.insert("#name".into(), "name".into());
+        values.insert(":name".into(), s(name));
+        values.insert(":name_sk".into(), s(schema::name_sk(name, a.id)));
     }
     match &a.patch.description {
         Some(Some(d)) => {
             sets.push("description = :description");
-            req = req.expression_attribute_values(":description", s(d));
+            values.insert(":description".into(), s(d));
         }
         Some(None) => removes.push("description"),
         None => {}
     }
     if let Some(metadata) = &a.patch.metadata {
         sets.push("metadata = :metadata");
-        req = req.expression_attribute_values(
-            ":metadata",
-            AttributeValue::M(metadata.iter().map(|(k, v)| (k.clone(), s(v))).collect()),
-        );
+        values.insert(":metadata".into(), metadata_attribute(metadata));
     }
     let mut update = format!("SET {}", sets.join(", "));
     if !removes.is_empty() {
         update.push_str(&format!(" REMOVE {}", removes.join(", ")));
     }
-    req.update_expression(update)
-        .condition_expression(condition)
+    AmendExpression {
+        update,
+        condition,
+        names,
+        values,
+    }
+}
+
+/// A `PATCH` that leaves the metadata as it is (`TokenStore::amend`): one `UpdateItem`
+/// conditioned on the token being in reach, returning the record as it becomes.
+pub fn amend_update(client: &Client, table: &str, a: &Amendment<'_>) -> UpdateItemFluentBuilder {
+    let e = amend_expression(a);
+    client
+        .update_item()
+        .table_name(table)
+        .key(schema::PK, s(schema::token_pk(a.id)))
+        .set_expression_attribute_names(Some(e.names))
+        .set_expression_attribute_values(Some(e.values))
+        .update_expression(e.update)
+        .condition_expression(e.condition)
         .return_values(ReturnValue::AllNew)
+}
+
+/// A `PATCH` that changes the metadata (`TokenStore::amend`): the record's update as in
+/// [`amend_update`], and the credential's metadata set to match (the authorizer reads only
+/// the credential), conditioned on the credential existing.
+pub fn amend_items(table: &str, a: &Amendment<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let e = amend_expression(a);
+    let record = Update::builder()
+        .table_name(table)
+        .key(schema::PK, s(schema::token_pk(a.id)))
+        .set_expression_attribute_names(Some(e.names))
+        .set_expression_attribute_values(Some(e.values))
+        .update_expression(e.update)
+        .condition_expression(e.condition)
+        .build()
+        .map_err(unbuilt)?;
+    let metadata = a.patch.metadata.clone().unwrap_or_default();
+    let credential = Update::builder()
+        .table_name(table)
+        .key(schema::PK, s(schema::credential_pk(a.id)))
+        .update_expression("SET metadata = :metadata")
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", schema::PK)
+        .expression_attribute_values(":metadata", metadata_attribute(&metadata))
+        .build()
+        .map_err(unbuilt)?;
+    Ok(vec![
+        TransactWriteItem::builder().update(record).build(),
+        TransactWriteItem::builder().update(credential).build(),
+    ])
 }
 
 /// Revokes the credential of token `id` alone (`TokenStore::revoke_credential`), if it
