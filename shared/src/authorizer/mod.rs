@@ -84,11 +84,11 @@ pub struct Authorizer<S, D> {
 }
 
 impl Authorizer<DynamoStore, SsmSource> {
-    /// Built once per cold start from the environment: the secret-hash key (from SSM where
-    /// named), DynamoDB, and the declarations read through SSM.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// Built once per cold start from the environment: the `keys` it uses (the secret-hash
+    /// key, from SSM where named), DynamoDB, and the declarations read through SSM.
+    pub async fn from_env(keys: Keys) -> Result<Self, ConfigError> {
         let sdk = crate::config::lambda_sdk_config()?;
-        let config = Config::load(&sdk, Keys::TOKEN_HASH).await?;
+        let config = Config::load(&sdk, keys).await?;
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_name.clone(),

@@ -217,7 +217,8 @@ fn assert_reads_only(t: &Value, policy: &str, parameter: &str) {
     assert_eq!(statements.as_sequence().unwrap().len(), 2, "{policy}");
 }
 
-/// The key variables the function `binary`'s main asks for (`service_from_env(Keys::…)`).
+/// The key variables the function `binary`'s main asks for (`service_from_env(Keys::…)`,
+/// `Authorizer::from_env(Keys::…)`).
 fn keys_of(binary: &str) -> Vec<&'static str> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
     let main = std::fs::read_dir(root)
@@ -232,7 +233,7 @@ fn keys_of(binary: &str) -> Vec<&'static str> {
         .unwrap();
     let keys = ["ALL", "CURSORS", "TOKEN_HASH", "NONE"]
         .into_iter()
-        .find(|k| main.contains(&format!("service_from_env(Keys::{k})")));
+        .find(|k| main.contains(&format!("(Keys::{k})")));
     match keys {
         Some("ALL") => vec!["CURSOR_KEYS", "TOKEN_HASH_KEY"],
         Some("CURSORS") => vec!["CURSOR_KEYS"],
