@@ -7,7 +7,8 @@
 | `parameters` | parameter values: defaults, overrides, their constraints |
 | `names` | physical names, ARNs, `Ref` and `Fn::GetAtt` of each resource type |
 | `intrinsics` | every intrinsic function and condition, resolved |
-| `build` | the model: functions, HTTP APIs, tables, queues, buses |
+| `apis` | HTTP and REST APIs: routes and Lambda authorizers from the API's body |
+| `build` | the model: functions, APIs, tables, queues, buses, SSM parameters, exports |
 | `checks` | what must hold of a finished model (nothing unresolved, every link found) |
 """
 

@@ -1,14 +1,11 @@
 """The model (tools/lambda-emulator/MODEL.md) of a translated template: every active
-resource resolved, then functions (with their role's policies), HTTP APIs (routes and
-authorizers from the API's OpenAPI body), tables, queues and event buses picked out."""
+resource resolved, then functions (with their role's policies and aliases), HTTP and REST
+APIs (`apis`), tables, queues, event buses, SSM parameters and the outputs' exports picked
+out."""
 
-import re
-
-from deployment_model import ModelError, managed_policies
+from deployment_model import ModelError, apis, managed_policies
 from deployment_model.intrinsics import Resolver
 from deployment_model.parameters import as_text, scalar_text
-
-_INVOCATION = re.compile(r":lambda:path/[^/]+/functions/(.+)/invocations$")
 
 
 def build(sam, cfn, parameters, ctx):
@@ -22,26 +19,24 @@ def build(sam, cfn, parameters, ctx):
                                  "Properties": r.resolve(res.get("Properties") or {}, lid)}
         except ModelError as e:
             errors.append(str(e))
-    outputs = {}
-    for name, out in (cfn.get("Outputs") or {}).items():
-        try:
-            if out.get("Condition") is None or r.condition(out["Condition"]):
-                outputs[name] = r.resolve(out.get("Value"), f"Outputs.{name}")
-        except ModelError as e:
-            errors.append(str(e))
+    outputs, exports = _outputs(cfn, r, errors)
     if errors:
         raise ModelError("unresolved:\n  " + "\n  ".join(errors))
     by_arn = _arn_index(resolved, r)
     model = {**{k: ctx[k] for k in ("stack_name", "region", "account", "partition")},
              "parameters": {k: as_text(v) for k, v in parameters.items()},
-             "functions": {}, "http_apis": {}, "tables": {}, "queues": {}, "event_buses": {},
-             "outputs": outputs}
+             "functions": {}, "http_apis": {}, "rest_apis": {}, "tables": {}, "queues": {},
+             "event_buses": {}, "ssm_parameters": {}, "outputs": outputs, "exports": exports}
     for lid, res in resolved.items():
         kind, props = res["Type"], res["Properties"]
         if kind == "AWS::Lambda::Function":
             model["functions"][lid] = _function(lid, res, resolved, by_arn, r, sam)
         elif kind == "AWS::ApiGatewayV2::Api":
-            model["http_apis"][lid] = _http_api(lid, props, resolved, by_arn, r)
+            model["http_apis"][lid] = apis.http_api(lid, props, resolved, by_arn, r)
+        elif kind == "AWS::ApiGateway::RestApi":
+            model["rest_apis"][lid] = apis.rest_api(lid, props, resolved, by_arn, r)
+        elif kind == "AWS::SSM::Parameter":
+            model["ssm_parameters"][r.names.name(lid)] = scalar_text(props.get("Value"))
         elif kind == "AWS::DynamoDB::Table":
             model["tables"][lid] = _table(lid, props, r)
         elif kind == "AWS::SQS::Queue":
@@ -49,9 +44,24 @@ def build(sam, cfn, parameters, ctx):
                                     "arn": r.getatt(lid, "Arn", lid)}
         elif kind == "AWS::Events::EventBus":
             model["event_buses"][lid] = {"name": r.names.name(lid), "arn": r.getatt(lid, "Arn", lid)}
-        elif kind in ("AWS::ApiGateway::RestApi", "AWS::AppSync::GraphQLApi"):
-            raise ModelError(f"{lid}: {kind} is not modelled (HTTP APIs only)")
+        elif kind == "AWS::AppSync::GraphQLApi":
+            raise ModelError(f"{lid}: {kind} is not modelled (HTTP and REST APIs only)")
     return model
+
+
+def _outputs(cfn, r, errors):
+    """Every output's value (by output name), and the exported ones by export name."""
+    outputs, exports = {}, {}
+    for name, out in (cfn.get("Outputs") or {}).items():
+        try:
+            if out.get("Condition") is None or r.condition(out["Condition"]):
+                outputs[name] = r.resolve(out.get("Value"), f"Outputs.{name}")
+                if out.get("Export") is not None:
+                    export = r.resolve(out["Export"].get("Name"), f"Outputs.{name}.Export")
+                    exports[scalar_text(export)] = outputs[name]
+        except ModelError as e:
+            errors.append(str(e))
+    return outputs, exports
 
 
 def _arn_index(resolved, r):
@@ -103,6 +113,9 @@ def _function(lid, res, resolved, by_arn, r, sam):
         "role": role,
         "policies": _policies(role, resolved, by_arn, r),
         "event_sources": _event_sources(lid, sam, r),
+        "aliases": sorted(a["Properties"].get("Name") for a in resolved.values()
+                          if a["Type"] == "AWS::Lambda::Alias"
+                          and a["Properties"].get("FunctionName") in (name, r.getatt(lid, "Arn", lid))),
     }
 
 
@@ -139,56 +152,6 @@ def _event_sources(lid, sam, r):
             for name, e in events.items()]
 
 
-def _function_of_uri(uri, by_arn, where):
-    match = _INVOCATION.search(uri or "")
-    lid = by_arn.get(match.group(1)) if match else None
-    if lid is None:
-        raise ModelError(f"{where}: {uri!r} invokes no function of the template")
-    return lid
-
-
-def _http_api(lid, props, resolved, by_arn, r):
-    body = props.get("Body")
-    if not isinstance(body, dict):
-        raise ModelError(f"{lid}: no OpenAPI Body (routes as separate resources are not read)")
-    schemes = (body.get("components") or {}).get("securitySchemes") or {}
-    authorizers = {}
-    for name, scheme in schemes.items():
-        auth = scheme.get("x-amazon-apigateway-authorizer")
-        if not auth:
-            continue
-        if auth.get("type") != "request":
-            raise ModelError(f"{lid}: authorizer {name} is of type {auth.get('type')} (Lambda only)")
-        sources = auth.get("identitySource", [])
-        if isinstance(sources, str):
-            sources = [s.strip() for s in sources.split(",") if s.strip()]
-        authorizers[name] = {
-            "function": _function_of_uri(auth.get("authorizerUri"), by_arn, f"{lid}.{name}"),
-            "identity_sources": sources,
-            "result_ttl_seconds": _int(auth.get("authorizerResultTtlInSeconds", 0), f"{lid}.{name}"),
-            "enable_simple_responses": str(auth.get("enableSimpleResponses", False)).lower() == "true",
-            "payload_format": scalar_text(auth.get("authorizerPayloadFormatVersion", "2.0"))}
-    routes = []
-    for path, ops in (body.get("paths") or {}).items():
-        for method, op in ops.items():
-            integration = op.get("x-amazon-apigateway-integration") if isinstance(op, dict) else None
-            if integration is None:
-                continue
-            verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
-            security = op.get("security", body.get("security")) or []
-            names = [n for s in security for n in s if n in authorizers]
-            routes.append({
-                "route_key": "$default" if path == "$default" else f"{verb} {path}",
-                "function": _function_of_uri(integration.get("uri"), by_arn, f"{lid} {verb} {path}"),
-                "authorizer": names[0] if names else None,
-                "payload_format": scalar_text(integration.get("payloadFormatVersion", "1.0"))})
-    api_id = r.ref(lid, lid)
-    stages = [res["Properties"].get("StageName") for res in resolved.values()
-              if res["Type"] == "AWS::ApiGatewayV2::Stage" and res["Properties"].get("ApiId") == api_id]
-    return {"id": api_id, "stage": stages[0] if stages else "$default",
-            "routes": sorted(routes, key=lambda x: x["route_key"]), "authorizers": authorizers}
-
-
 def _keys(schema):
     hash_key = [k["AttributeName"] for k in schema if k["KeyType"] == "HASH"]
     range_key = [k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"]
@@ -203,4 +166,6 @@ def _table(lid, props, r):
         indexes[index["IndexName"]] = {"partition_key": ipk, "sort_key": isk}
     return {"name": r.names.name(lid), "arn": r.getatt(lid, "Arn", lid),
             "stream_arn": r.getatt(lid, "StreamArn", lid) if props.get("StreamSpecification") else None,
-            "partition_key": pk, "sort_key": sk, "indexes": indexes}
+            "partition_key": pk, "sort_key": sk, "indexes": indexes,
+            "attributes": {a["AttributeName"]: a["AttributeType"]
+                           for a in props.get("AttributeDefinitions") or []}}

@@ -23,8 +23,7 @@ def problems(model, template_names=()):
                 out.append(f"functions.{lid}: policy {p['source']} has no Statement")
     for api_lid, api in model["http_apis"].items():
         for name, auth in api["authorizers"].items():
-            if auth["function"] not in functions:
-                out.append(f"http_apis.{api_lid}.authorizers.{name}: no function {auth['function']}")
+            _authorizer_target(f"http_apis.{api_lid}.authorizers.{name}", auth, functions, out)
             if not all(isinstance(s, str) and s.startswith("$") for s in auth["identity_sources"]):
                 out.append(f"http_apis.{api_lid}.authorizers.{name}: odd identity sources "
                            f"{auth['identity_sources']}")
@@ -36,7 +35,26 @@ def problems(model, template_names=()):
                 out.append(f"http_apis.{api_lid} {route['route_key']}: no function {route['function']}")
             if route["authorizer"] is not None and route["authorizer"] not in api["authorizers"]:
                 out.append(f"http_apis.{api_lid} {route['route_key']}: no authorizer {route['authorizer']}")
+    for api_lid, api in model.get("rest_apis", {}).items():
+        for name, auth in api["authorizers"].items():
+            _authorizer_target(f"rest_apis.{api_lid}.authorizers.{name}", auth, functions, out)
+        for route in api["routes"]:
+            where = f"rest_apis.{api_lid} {route['method']} {route['path']}"
+            if route["function"] not in functions:
+                out.append(f"{where}: no function {route['function']}")
+            if route["authorizer"] is not None and route["authorizer"] not in api["authorizers"]:
+                out.append(f"{where}: no authorizer {route['authorizer']}")
     return out
+
+
+def _authorizer_target(where, auth, functions, out):
+    """An authorizer names this template's function, or (`function` empty) another stack's by
+    a function ARN."""
+    if auth["function"] == "":
+        if not auth["function_arn"].startswith("arn:") or ":function:" not in auth["function_arn"]:
+            out.append(f"{where}: {auth['function_arn']!r} is no function ARN")
+    elif auth["function"] not in functions:
+        out.append(f"{where}: no function {auth['function']}")
 
 
 def _unresolved(node, path, out, pattern):

@@ -1,7 +1,8 @@
 """Every intrinsic function, pseudo parameter and condition of a (translated) template,
 resolved to plain JSON: Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Join, Fn::Split,
-Fn::Select, Fn::FindInMap, Fn::Base64, Fn::GetAZs, Fn::Equals, Fn::Not, Fn::And, Fn::Or,
-AWS::NoValue (the property or list item is left out). Anything else is an error that says
+Fn::Select, Fn::FindInMap, Fn::Base64, Fn::GetAZs, Fn::ImportValue (from the values given
+for other stacks' exports), Fn::Equals, Fn::Not, Fn::And, Fn::Or, AWS::NoValue (the
+property or list item is left out). Anything else is an error that says
 where it is, so nothing unresolved reaches the model."""
 
 import base64
@@ -125,6 +126,13 @@ class Resolver:
                 raise ModelError(f"{here}: no mapping {name}.{key}.{sub}") from None
         if fn == "Fn::Base64":
             return base64.b64encode(self._text(self.resolve(args, here), here).encode()).decode()
+        if fn == "Fn::ImportValue":
+            name = self._text(self.resolve(args, here), here)
+            imports = self.ctx.get("imports") or {}
+            if name not in imports:
+                raise ModelError(f"{here}: no value for the export {name} "
+                                 f"(give --import-value {name}=VALUE)")
+            return imports[name]
         if fn == "Fn::GetAZs":
             region = self.resolve(args, here) or self.ctx["region"]
             return [f"{region}{z}" for z in "abc"]

@@ -1,10 +1,11 @@
 """Physical names, ARNs, `Ref` and `Fn::GetAtt` of each resource type, as CloudFormation
 gives them, made deterministic.
 
+A version's or alias's `Ref` is the function's ARN qualified with `1` or the alias name.
 A resource without an explicit name gets `<stack>-<LogicalId>-<13 uppercase
 alphanumerics>` (shortened to the service's length limit), the suffix derived from a hash of
-stack and logical id: two runs give the same names, two stacks different ones. An HTTP API
-id is 10 lowercase alphanumerics derived the same way. A type or attribute without a rule
+stack and logical id: two runs give the same names, two stacks different ones. An HTTP or
+REST API id is 10 lowercase alphanumerics derived the same way. A type or attribute without a rule
 here is an error naming it (add the rule), never a guess.
 """
 
@@ -28,12 +29,15 @@ NAME_PROPERTY = {
     "AWS::SNS::Topic": ("TopicName", 256),
     "AWS::SSM::Parameter": ("Name", 1011),
     "AWS::ApiGatewayV2::Stage": ("StageName", 128),
+    "AWS::ApiGateway::Stage": ("StageName", 128),
 }
 # types whose Ref is an opaque id nothing in a model reads: a generated name stands in
 OPAQUE_REF = {"AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping",
               "AWS::Events::EventBusPolicy", "AWS::SQS::QueuePolicy",
               "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Route",
-              "AWS::ApiGatewayV2::Integration", "AWS::Lambda::Version", "AWS::Lambda::Alias"}
+              "AWS::ApiGatewayV2::Integration", "AWS::ApiGateway::Deployment"}
+# API types whose name (and Ref) is a 10-character id
+API_TYPES = ("AWS::ApiGatewayV2::Api", "AWS::ApiGateway::RestApi")
 _UPPER = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -80,7 +84,7 @@ class Names:
     def name(self, logical_id):
         """The resource's physical name."""
         kind = self.resources[logical_id]["Type"]
-        if kind == "AWS::ApiGatewayV2::Api":
+        if kind in API_TYPES:
             return api_id(self.ctx["stack_name"], logical_id)
         prop, limit = NAME_PROPERTY.get(kind, (None, 255))
         explicit = self._prop(logical_id, prop) if prop else None
@@ -108,9 +112,20 @@ class Names:
         if kind == "AWS::Events::Rule":
             bus = self._prop(logical_id, "EventBusName")
             return name if bus in (None, "default") else f"{bus.rsplit('/', 1)[-1]}|{name}"
-        if kind in NAME_PROPERTY or kind in OPAQUE_REF or kind == "AWS::ApiGatewayV2::Api":
+        if kind == "AWS::Lambda::Alias":
+            return self.qualified_arn(logical_id, self._prop(logical_id, "Name"))
+        if kind == "AWS::Lambda::Version":
+            return self.qualified_arn(logical_id, "1")
+        if kind in NAME_PROPERTY or kind in OPAQUE_REF or kind in API_TYPES:
             return name
         raise ModelError(f"Ref {logical_id}: no rule for resource type {kind} (add it to names.py)")
+
+    def qualified_arn(self, logical_id, qualifier):
+        """The ARN of a version or alias (`qualifier`) of the function its `FunctionName`
+        names (a name or an ARN). Every published version is version 1 here."""
+        function = str(self._prop(logical_id, "FunctionName"))
+        base = function if function.startswith("arn:") else self._arn("lambda", f"function:{function}")
+        return f"{base}:{qualifier}"
 
     def queue_url(self, name):
         c = self.ctx
@@ -158,6 +173,11 @@ _GETATT = {
     ("AWS::SNS::Topic", "TopicName"): lambda n, lid, name: name,
     ("AWS::CloudWatch::Alarm", "Arn"): lambda n, lid, name: n._arn("cloudwatch", f"alarm:{name}"),
     ("AWS::ApiGatewayV2::Api", "ApiId"): lambda n, lid, name: name,
+    ("AWS::ApiGateway::RestApi", "RestApiId"): lambda n, lid, name: name,
+    ("AWS::ApiGateway::RestApi", "RootResourceId"): lambda n, lid, name: _digits(
+        f"{name}\0root", _LOWER, 10),
+    ("AWS::Lambda::Version", "Version"): lambda n, lid, name: "1",
+    ("AWS::Lambda::Alias", "AliasArn"): lambda n, lid, name: n.ref(lid),
     ("AWS::ApiGatewayV2::Api", "ApiEndpoint"): lambda n, lid, name:
         f"https://{name}.execute-api.{n.ctx['region']}.{n.ctx['url_suffix']}",
 }

@@ -157,10 +157,13 @@ def leading_key_shape(value):
     return "#".join(["*"] * (len(parts) - 1) + [last])
 
 
-def check(model, calls, justifications, with_service=True):
+def check(model, calls, justifications, with_service=True, others=()):
     """Reports by function, and the problems (denied calls, unjustified unused grants,
-    stale justifications, calls of unknown functions)."""
+    stale justifications, calls of unknown functions). `others`: the function logical ids of
+    stacks deployed beside this one (their calls share the log and are left to their own
+    check)."""
     names = Names(model)
+    calls = [c for c in calls if c.function in model["functions"] or c.function not in others]
     problems, reports, stmts = [], {}, {}
     for lid, f in model["functions"].items():
         stmts[lid] = iam_eval.statements(f["policies"])

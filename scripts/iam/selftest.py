@@ -129,6 +129,13 @@ CASES = {
     "policy variables come from the request": lambda: _decide(
         _allow("s3:GetObject", "arn:aws:s3:::b/${aws:username}/*"), "s3:GetObject",
         "arn:aws:s3:::b/ann/x", {"aws:username": "ann"}).allowed,
+    "a call of a stack beside this one is left to its check, of no stack's a problem": lambda: (
+        check(_model([_allow("dynamodb:GetItem", TABLE)]), [_call("dynamodb:GetItem"),
+              Call("OrdersFunction", "dynamodb:PutItem", TABLE, {})], {},
+              others={"OrdersFunction"})[1] == []
+        and any("Stray" in p for p in check(
+            _model([_allow("dynamodb:GetItem", TABLE)]), [_call("dynamodb:GetItem"),
+            Call("Stray", "dynamodb:PutItem", TABLE, {})], {}, others={"OrdersFunction"})[1])),
     "an unknown operator is an error, not a silent mismatch": lambda: _raises(lambda: _decide(
         _allow("s3:*", "*", {"StringSortOf": {"k": "v"}}), "s3:GetObject", "*", {"k": "v"})),
 }

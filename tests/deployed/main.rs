@@ -7,7 +7,9 @@
 mod api;
 mod authorizer_cache;
 mod cold_starts;
+mod consumer;
 mod events;
 mod freezing;
+mod orders;
 mod rest;
 mod stack;

@@ -1,8 +1,12 @@
-//! One invocation of a function, as the Lambda service reports it to its caller.
+//! One invocation of a function, as the Lambda service reports it to its caller, and the
+//! [`Router`] that runs several deployments' functions together.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
+
+mod router;
+pub use router::Router;
 
 /// Why an invocation produced no response payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

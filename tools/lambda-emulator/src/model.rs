@@ -58,6 +58,15 @@ pub struct Deployment {
     /// EventBridge buses by logical id.
     #[serde(default)]
     pub event_buses: BTreeMap<String, EventBus>,
+    /// REST APIs (`AWS::Serverless::Api`) by logical id.
+    #[serde(default)]
+    pub rest_apis: BTreeMap<String, RestApi>,
+    /// The `AWS::SSM::Parameter`s the stack creates: name → value (String parameters).
+    #[serde(default)]
+    pub ssm_parameters: BTreeMap<String, String>,
+    /// The outputs' exports: export name → value (what other stacks' `Fn::ImportValue` get).
+    #[serde(default)]
+    pub exports: BTreeMap<String, String>,
 }
 
 fn aws() -> String {
@@ -110,6 +119,9 @@ pub struct Function {
     /// What invokes it besides API Gateway routes.
     #[serde(default)]
     pub event_sources: Vec<Value>,
+    /// Its aliases' names (`AutoPublishAlias`: `live`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// A function's `LoggingConfig`.
@@ -176,8 +188,12 @@ fn two() -> String {
 /// A Lambda authorizer of an HTTP API.
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpAuthorizer {
-    /// Logical id of its function.
+    /// Logical id of its function; empty when it is another stack's (see `function_arn`).
+    #[serde(default)]
     pub function: String,
+    /// The function ARN the authorizer names (an alias's, or an imported one).
+    #[serde(default)]
+    pub function_arn: Option<String>,
     /// Identity sources as API Gateway has them (`$request.header.Authorization`).
     pub identity_sources: Vec<String>,
     /// Seconds a result is cached (0: no cache).
@@ -189,6 +205,67 @@ pub struct HttpAuthorizer {
     /// `1.0` or `2.0`.
     #[serde(default = "two")]
     pub payload_format: String,
+}
+
+impl HttpAuthorizer {
+    /// What to invoke: the logical id, else the function ARN.
+    pub fn target(&self) -> &str {
+        match &self.function_arn {
+            Some(arn) if self.function.is_empty() => arn,
+            _ => &self.function,
+        }
+    }
+}
+
+/// One REST API (`AWS::Serverless::Api`), from its Swagger body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestApi {
+    /// The API id in ARNs and URLs.
+    pub id: String,
+    /// The stage, the first segment of every path.
+    pub stage: String,
+    /// Its methods.
+    #[serde(default)]
+    pub routes: Vec<RestRoute>,
+    /// Its Lambda authorizers by name.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, RestAuthorizerModel>,
+}
+
+/// One method of a REST API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestRoute {
+    /// `GET`, or `ANY`.
+    pub method: String,
+    /// The resource path (`/orders/{id}`).
+    pub path: String,
+    /// Logical id of the integration's function.
+    pub function: String,
+    /// Name of the method's authorizer, if any.
+    #[serde(default)]
+    pub authorizer: Option<String>,
+}
+
+/// A Lambda authorizer of a REST API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestAuthorizerModel {
+    /// Logical id of its function; empty when it is another stack's.
+    #[serde(default)]
+    pub function: String,
+    /// The function ARN the authorizer names.
+    pub function_arn: String,
+    /// `TOKEN` or `REQUEST`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `method.request.header.Authorization`, `context.identity.sourceIp`, ...
+    #[serde(default)]
+    pub identity_sources: Vec<String>,
+    /// Seconds a policy is cached (0: no cache).
+    #[serde(default)]
+    pub result_ttl_seconds: u32,
+    /// A TOKEN authorizer's validation expression.
+    #[serde(default)]
+    pub validation_expression: Option<String>,
 }
 
 /// A DynamoDB table.
@@ -209,6 +286,9 @@ pub struct Table {
     /// Global secondary indexes by name.
     #[serde(default)]
     pub indexes: BTreeMap<String, Index>,
+    /// Key attributes' types (`S`, `N`, `B`) by name.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// A global secondary index's key.
@@ -239,4 +319,25 @@ pub struct EventBus {
     pub name: String,
     /// ARN.
     pub arn: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authorizer_of_another_stack_is_invoked_by_its_arn() {
+        let read = |v: Value| serde_json::from_value::<HttpAuthorizer>(v).expect("authorizer");
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:tokens-Authorizer:live";
+        let own = read(
+            serde_json::json!({"function": "Authorizer", "function_arn": arn,
+            "identity_sources": []}),
+        );
+        assert_eq!(own.target(), "Authorizer");
+        let imported = read(serde_json::json!({"function": "", "function_arn": arn,
+            "identity_sources": []}));
+        assert_eq!(imported.target(), arn);
+        let older = read(serde_json::json!({"function": "Authorizer", "identity_sources": []}));
+        assert_eq!(older.target(), "Authorizer");
+    }
 }

@@ -43,7 +43,8 @@ pub struct AwsOptions {
     pub dynamodb_access_key: String,
     /// The region the tests' own DynamoDB client uses.
     pub dynamodb_region: String,
-    /// SSM parameters: name → value.
+    /// SSM SecureString parameters: name → value (the model's `ssm_parameters` are served
+    /// too, as String parameters).
     pub parameters: BTreeMap<String, String>,
     /// A file every call is appended to as a JSON line.
     pub calls_log: Option<PathBuf>,

@@ -1,5 +1,6 @@
 //! SSM Parameter Store, EventBridge and SQS as far as the functions use them, answered from
-//! memory: parameters given up front, events and messages kept for the tests to read. Each
+//! memory: SecureString parameters given up front and the model's String parameters, events
+//! and messages kept for the tests to read. Each
 //! answer comes with the IAM requests the call is; values and event details stay out of them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,7 +92,9 @@ impl Memory {
         )
     }
 
-    /// `AmazonSSM.GetParameters`: one IAM request per name; unknown names are invalid.
+    /// `AmazonSSM.GetParameters`: one IAM request per name; unknown names are invalid. The
+    /// parameters given up front are SecureStrings (ciphertext unless decrypted), the
+    /// model's `ssm_parameters` (the stack's own `AWS::SSM::Parameter`s) Strings.
     pub fn get_parameters(&self, body: &Value) -> Answer {
         let Some(names) = body["Names"].as_array() else {
             let resource = self.arn("ssm", "parameter/*");
@@ -115,17 +118,20 @@ impl Memory {
                 &format!("parameter/{}", name.trim_start_matches('/')),
             );
             requests.push(IamRequest::new("ssm:GetParameters", arn.clone()));
-            let Some(value) = self.parameters.get(name) else {
-                invalid.push(name);
-                continue;
-            };
-            let value = if decrypt {
-                value.clone()
-            } else {
-                ciphertext(name)
+            let (kind, value) = match (
+                self.parameters.get(name),
+                self.model.ssm_parameters.get(name),
+            ) {
+                (Some(_), _) if !decrypt => ("SecureString", ciphertext(name)),
+                (Some(secret), _) => ("SecureString", secret.clone()),
+                (None, Some(text)) => ("String", text.clone()),
+                (None, None) => {
+                    invalid.push(name);
+                    continue;
+                }
             };
             found.push(
-                json!({"Name": name, "Type": "SecureString", "Value": value, "Version": 1,
+                json!({"Name": name, "Type": kind, "Value": value, "Version": 1,
                 "ARN": arn, "DataType": "text", "LastModifiedDate": 1.7e9}),
             );
         }
@@ -219,5 +225,44 @@ impl Memory {
             ),
             _ => "*".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Memory {
+        let model = serde_json::from_value(json!({
+            "stack_name": "s", "region": "us-east-1", "account": "123456789012", "functions": {},
+            "ssm_parameters": {"/routes/abc": "{\"version\":1}"}
+        }))
+        .expect("model");
+        let secrets = BTreeMap::from([("/keys/hash".to_string(), "k3y".to_string())]);
+        Memory::new(model, secrets)
+    }
+
+    #[test]
+    fn the_stacks_own_parameters_are_strings_and_the_given_ones_secure_strings() {
+        let memory = memory();
+        let names = json!({"Names": ["/routes/abc", "/keys/hash", "/nope"]});
+        let plain = memory.get_parameters(&names).body;
+        assert_eq!(plain["Parameters"][0]["Type"], "String");
+        assert_eq!(plain["Parameters"][0]["Value"], "{\"version\":1}");
+        assert_eq!(plain["Parameters"][1]["Type"], "SecureString");
+        assert_ne!(plain["Parameters"][1]["Value"], "k3y");
+        assert_eq!(plain["InvalidParameters"], json!(["/nope"]));
+        let decrypted = memory.get_parameters(&json!({
+            "Names": ["/routes/abc", "/keys/hash"], "WithDecryption": true}));
+        assert_eq!(decrypted.body["Parameters"][0]["Value"], "{\"version\":1}");
+        assert_eq!(decrypted.body["Parameters"][1]["Value"], "k3y");
+        let arns: Vec<String> = decrypted.requests.into_iter().map(|r| r.resource).collect();
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:ssm:us-east-1:123456789012:parameter/routes/abc",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/keys/hash"
+            ]
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! An HTTP API's Lambda authorizer (payload format 2.0), as "Control access to HTTP APIs with
 //! AWS Lambda authorizers" describes it.
 //!
+//! The function is invoked by its logical id, or by the model's `function_arn` when it is
+//! another stack's (an imported alias ARN: serve with an [`crate::invoke::Router`]).
+//!
 //! Reproduced:
 //! - Identity sources (`$request.header.X` case-insensitive, `$request.querystring.x`
 //!   case-sensitive, `$context.<variable>`, `$stageVariables.x`) are evaluated first; when
@@ -109,7 +112,7 @@ impl Authorizer {
         self.invocations.fetch_add(1, Ordering::SeqCst);
         let invocation = tokio::time::timeout(
             AUTHORIZER_TIMEOUT,
-            invoker.invoke(&self.config.function, event),
+            invoker.invoke(self.config.target(), event),
         );
         let Ok(Ok(payload)) = invocation.await.map(|i| i.result) else {
             return Outcome::Failed;
