@@ -9,7 +9,7 @@ use lambda_emulator::apigw::{serve_rest_api, RestApiConfig, RestAuthorizer, Rest
 use lambda_emulator::invoke::Invoke;
 use serde_json::json;
 
-use crate::stack::{request, Stack, LOCALHOST};
+use crate::stack::{request, Stack, Template, LOCALHOST};
 
 fn config(kind: RestAuthorizerKind) -> RestApiConfig {
     RestApiConfig {
@@ -26,7 +26,14 @@ fn config(kind: RestAuthorizerKind) -> RestApiConfig {
 
 #[tokio::test]
 async fn a_rest_api_allows_good_tokens_and_denies_others_without_a_function_error() {
-    let stack = Stack::start().await;
+    // The consumer API declares no route scopes of its own: any valid token may call it.
+    let stack = Stack::start_with(Template::Default, |d| {
+        d.ssm_parameters.insert(
+            "/api-tokens/routes/orders1234".into(),
+            r#"{"version": 1, "default": "authenticated", "routes": {}}"#.into(),
+        );
+    })
+    .await;
     let token = stack.mint("deployed-rest", "alice", &["tokens:read"]).await;
     // Without the header: a TOKEN authorizer is not invoked (API Gateway's 401); an uncached
     // REQUEST authorizer is, and the authorizer denies (403).
