@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lambda_emulator::invoke::Invoke as _;
-use lambda_emulator::lambda::{Lambda, LambdaOptions};
 use serde_json::{json, Value};
 
-use crate::stack::{emulator_dir, Stack};
+use crate::stack::{emulator_dir, lambda_for, Stack};
 
 /// A harmless event for each function (its answer does not matter, only its start).
 fn event_for(function: &str) -> Value {
@@ -33,16 +32,7 @@ async fn every_binary_starts_cold_and_the_init_durations_are_reported() {
     let mut inits: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     for _ in 0..rounds {
         // A new service each round: every environment starts cold.
-        let lambda = Lambda::new(
-            &stack.deployment,
-            LambdaOptions {
-                bin_dir: emulator_dir().join("bin"),
-                log_dir: emulator_dir().join("logs"),
-                freeze: true,
-                extra_env: BTreeMap::new(),
-                aws_endpoint: stack.aws.url(),
-            },
-        );
+        let lambda = lambda_for(&stack.deployment, &stack.aws);
         for function in stack.deployment.functions.keys() {
             let invocation = lambda.invoke(function, event_for(function)).await;
             assert!(

@@ -16,9 +16,9 @@ use hyper::Method;
 use lambda_emulator::apigw::{
     serve_http_api, HttpApiServer, RestApiConfig, RestAuthorizer, RestAuthorizerKind,
 };
-use lambda_emulator::aws::{AwsOptions, AwsStandIn};
+use lambda_emulator::aws::AwsStandIn;
 use lambda_emulator::invoke::{Invoke, Router};
-use lambda_emulator::lambda::{Lambda, LambdaOptions};
+use lambda_emulator::lambda::Lambda;
 use lambda_emulator::model::{Deployment, Table};
 use serde_json::Value;
 
@@ -53,28 +53,7 @@ impl Consumer {
         for table in deployment.tables.values() {
             create_table(&tokens.dynamodb, table).await;
         }
-        let aws = AwsStandIn::start(
-            &deployment,
-            AwsOptions {
-                dynamodb_endpoint: integration_tests::endpoint(),
-                dynamodb_access_key: "local".into(),
-                dynamodb_region: "us-east-1".into(),
-                parameters: BTreeMap::new(),
-                calls_log: Some(dir.join("calls.jsonl")),
-            },
-        )
-        .await
-        .expect("the consumer's AWS stand-in");
-        let lambda = Lambda::new(
-            &deployment,
-            LambdaOptions {
-                bin_dir: dir.join("bin"),
-                log_dir: dir.join("logs"),
-                freeze: true,
-                extra_env: BTreeMap::new(),
-                aws_endpoint: aws.url(),
-            },
-        );
+        let (aws, lambda) = crate::stack::run_functions(&deployment, BTreeMap::new()).await;
         let router = Router::new()
             .with(&deployment, Arc::new(lambda.clone()))
             .with(&tokens.deployment, Arc::new(tokens.lambda.clone()));

@@ -92,28 +92,7 @@ impl Stack {
                 hash_key.clone(),
             ),
         ]);
-        let aws = AwsStandIn::start(
-            &deployment,
-            AwsOptions {
-                dynamodb_endpoint: endpoint.clone(),
-                dynamodb_access_key: "local".into(),
-                dynamodb_region: "us-east-1".into(),
-                parameters,
-                calls_log: Some(dir.join("calls.jsonl")),
-            },
-        )
-        .await
-        .expect("the AWS stand-in");
-        let lambda = Lambda::new(
-            &deployment,
-            LambdaOptions {
-                bin_dir: dir.join("bin"),
-                log_dir: dir.join("logs"),
-                freeze: true,
-                extra_env: BTreeMap::new(),
-                aws_endpoint: aws.url(),
-            },
-        );
+        let (aws, lambda) = run_functions(&deployment, parameters).await;
         let invoker: Arc<dyn Invoke> = Arc::new(lambda.clone());
         let api = serve_http_api(&deployment.http_apis["TokensApi"], &deployment, invoker)
             .await
@@ -153,17 +132,9 @@ impl Stack {
         scopes: &[&str],
         input: CreateInput,
     ) -> String {
-        let input = CreateInput {
-            name: format!("{user} deployed"),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            ..input
-        };
-        let (_, secret) = self
-            .service
-            .issue(tenant, user, "tests", input)
+        integration_tests::mint_token(&self.service, tenant, user, scopes, input)
             .await
-            .expect("mint");
-        secret.expose().to_string()
+            .1
     }
 
     /// A request to the HTTP API from the loopback address `from` (its `sourceIp`).
@@ -209,6 +180,45 @@ impl Stack {
             .unwrap();
         out.item.map(|i| i.into_iter().collect())
     }
+}
+
+/// Runs `deployment`'s functions as the suite does: the AWS stand-in (DynamoDB Local behind
+/// it, SSM serving `parameters`, every call appended to the calls log) and the Lambda service
+/// over the release binaries, frozen between invocations.
+pub async fn run_functions(
+    deployment: &Deployment,
+    parameters: BTreeMap<String, String>,
+) -> (AwsStandIn, Lambda) {
+    let dir = emulator_dir();
+    let aws = AwsStandIn::start(
+        deployment,
+        AwsOptions {
+            dynamodb_endpoint: integration_tests::endpoint(),
+            dynamodb_access_key: "local".into(),
+            dynamodb_region: "us-east-1".into(),
+            parameters,
+            calls_log: Some(dir.join("calls.jsonl")),
+        },
+    )
+    .await
+    .expect("the AWS stand-in");
+    let lambda = lambda_for(deployment, &aws);
+    (aws, lambda)
+}
+
+/// A Lambda service over the release binaries for `deployment`'s functions, calling `aws`.
+pub fn lambda_for(deployment: &Deployment, aws: &AwsStandIn) -> Lambda {
+    let dir = emulator_dir();
+    Lambda::new(
+        deployment,
+        LambdaOptions {
+            bin_dir: dir.join("bin"),
+            log_dir: dir.join("logs"),
+            freeze: true,
+            extra_env: BTreeMap::new(),
+            aws_endpoint: aws.url(),
+        },
+    )
 }
 
 /// 127.0.0.1.

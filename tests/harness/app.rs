@@ -89,21 +89,7 @@ impl App {
         scopes: &[&str],
         input: CreateInput,
     ) -> (String, String) {
-        let input = CreateInput {
-            name: if input.name.is_empty() {
-                format!("{user} token")
-            } else {
-                input.name
-            },
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            ..input
-        };
-        let (item, secret) = self
-            .service
-            .issue(tenant, user, user, input)
-            .await
-            .expect("mint a token");
-        (item.id.to_string(), secret.expose().to_string())
+        mint_token(&self.service, tenant, user, scopes, input).await
     }
 
     /// Sends a request with an optional bearer token and JSON body.
@@ -178,4 +164,30 @@ impl App {
             .await;
         (status, body)
     }
+}
+
+/// Mints a token of `user` in `tenant` with `scopes` directly through `service` (no HTTP, as
+/// the operator's tool mints a first admin); returns its id and secret. An empty name in
+/// `input` becomes `"<user> token"`.
+pub async fn mint_token<S: api_tokens::store::TokenStore>(
+    service: &TokenService<S>,
+    tenant: &str,
+    user: &str,
+    scopes: &[&str],
+    input: CreateInput,
+) -> (String, String) {
+    let input = CreateInput {
+        name: if input.name.is_empty() {
+            format!("{user} token")
+        } else {
+            input.name
+        },
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        ..input
+    };
+    let (item, secret) = service
+        .issue(tenant, user, user, input)
+        .await
+        .expect("mint a token");
+    (item.id.to_string(), secret.expose().to_string())
 }

@@ -12,7 +12,7 @@ mod http;
 mod table;
 pub use table::seed_tokens;
 
-pub use app::App;
+pub use app::{mint_token, App};
 pub use config::{test_config, test_config_with};
 pub use dynamodb::{dynamodb, dynamodb_counted, dynamodb_with, endpoint, RequestCounter};
 pub use fixtures::{

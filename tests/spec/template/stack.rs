@@ -155,3 +155,56 @@ fn the_authorizer_is_exported_invokable_and_reads_route_declarations() {
         serde_json::json!({"version": 1, "default": "authenticated", "routes": {}})
     );
 }
+
+/// The alarms an operator of the deployed stack relies on watch what their names say.
+#[test]
+fn the_health_alarms_watch_their_metrics() {
+    let t = template();
+    let resources = &t["Resources"];
+    for (alarm, namespace, metric, dimension) in [
+        (
+            "ApiServerErrorsAlarm",
+            "AWS/ApiGateway",
+            "5xx",
+            "!Ref TokensApi",
+        ),
+        (
+            "ApiLatencyAlarm",
+            "AWS/ApiGateway",
+            "Latency",
+            "!Ref TokensApi",
+        ),
+        (
+            "PublisherIteratorAgeAlarm",
+            "AWS/Lambda",
+            "IteratorAge",
+            "!Ref TokensPublishEventsFunction",
+        ),
+        (
+            "RevocationQueueAgeAlarm",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            "!GetAtt RevocationQueue.QueueName",
+        ),
+    ] {
+        let p = &resources[alarm]["Properties"];
+        assert_eq!(p["Namespace"], namespace, "{alarm}");
+        assert_eq!(p["MetricName"], metric, "{alarm}");
+        assert_eq!(yaml(&p["Dimensions"][0]["Value"]), dimension, "{alarm}");
+    }
+    assert_eq!(
+        resources["ApiLatencyAlarm"]["Properties"]["ExtendedStatistic"],
+        "p99"
+    );
+    let throttles = yaml(&resources["TableThrottlesAlarm"]["Properties"]["Metrics"]);
+    for part in [
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "!Ref TokensTable",
+    ] {
+        assert!(throttles.contains(part), "{part}: {throttles}");
+    }
+    // The sweeper throttles by design (one at a time): its throttles alarm leaves it out.
+    let function_throttles = yaml(&resources["FunctionThrottlesAlarm"]["Properties"]["Metrics"]);
+    assert!(!function_throttles.contains("TokensExpireFunction"));
+}
