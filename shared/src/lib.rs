@@ -26,7 +26,7 @@ pub mod store;
 pub mod support;
 
 // The vocabulary every function and test speaks, under short names.
-pub use config::{Config, Keys};
+pub use config::{Budget, Config, Keys};
 pub use domain::error::ApiError;
 pub use domain::principal::Principal;
 pub use domain::{model, scope};

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::capture;
 use crate::config::test_config_with;
-use crate::dynamodb::{dynamodb, dynamodb_counted, endpoint, RequestCounter};
+use crate::dynamodb::{dynamodb, dynamodb_for_service, endpoint, RequestCounter};
 use crate::http::{HttpClient, Reply};
 
 /// A running service over its own table.
@@ -28,6 +28,9 @@ pub struct App {
     pub table: String,
     /// The service's configuration (its keys included), for services built beside it.
     pub config: Config,
+    /// The fault-injecting proxy between the service and DynamoDB Local, when started
+    /// with [`App::start_behind_proxy`].
+    pub proxy: Option<fault_proxy::FaultProxy>,
     http: HttpClient,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -46,6 +49,27 @@ impl App {
 
     /// Starts a service with extra configuration variables.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::start_on(extra, None).await
+    }
+
+    /// Starts a service whose DynamoDB requests go through a fault-injecting proxy
+    /// ([`App::faults`]); the test's own client (`dynamodb`) still reaches DynamoDB Local
+    /// directly.
+    pub async fn start_behind_proxy(extra: &[(&str, &str)]) -> Self {
+        let proxy = fault_proxy::FaultProxy::start(&endpoint())
+            .await
+            .expect("start the fault proxy");
+        Self::start_on(extra, Some(proxy)).await
+    }
+
+    /// The proxy of an app started with [`App::start_behind_proxy`].
+    pub fn faults(&self) -> &fault_proxy::FaultProxy {
+        self.proxy
+            .as_ref()
+            .expect("App::start_behind_proxy starts the proxy")
+    }
+
+    async fn start_on(extra: &[(&str, &str)], proxy: Option<fault_proxy::FaultProxy>) -> Self {
         let table = format!("tokens-{}", uuid::Uuid::now_v7().simple());
         let dynamodb = dynamodb(&endpoint());
         schema::create_table(&dynamodb, &table)
@@ -53,8 +77,12 @@ impl App {
             .expect("create the test table on DynamoDB Local");
         let config = test_config_with(&table, extra);
         let requests = RequestCounter::default();
+        let service_endpoint = proxy.as_ref().map_or_else(endpoint, |p| p.endpoint());
         let service = Arc::new(TokenService::new(
-            DynamoStore::new(dynamodb_counted(&endpoint(), requests.clone()), &table),
+            DynamoStore::new(
+                dynamodb_for_service(&service_endpoint, requests.clone()),
+                &table,
+            ),
             &config,
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -69,6 +97,7 @@ impl App {
             requests,
             table,
             config,
+            proxy,
             http,
             server,
         }

@@ -53,19 +53,36 @@ pub fn dynamodb_counted(endpoint: &str, counter: RequestCounter) -> aws_sdk_dyna
     dynamodb_with(endpoint, counter)
 }
 
+/// The service's own client: [`dynamodb_counted`] on the time budget the API's functions run
+/// on (`Budget::API`: per-attempt and per-operation timeouts, retries with jitter).
+pub fn dynamodb_for_service(endpoint: &str, counter: RequestCounter) -> aws_sdk_dynamodb::Client {
+    capture::install_log_capture();
+    let budget = api_tokens::Budget::API;
+    let conf = builder(endpoint, counter)
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
 /// A DynamoDB Local client with fixed dummy credentials and `interceptor` on it (request
 /// counters, capacity meters).
 pub fn dynamodb_with(
     endpoint: &str,
     interceptor: impl aws_sdk_dynamodb::config::Intercept + 'static,
 ) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
+    aws_sdk_dynamodb::Client::from_conf(builder(endpoint, interceptor).build())
+}
+
+fn builder(
+    endpoint: &str,
+    interceptor: impl aws_sdk_dynamodb::config::Intercept + 'static,
+) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .interceptor(interceptor)
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(endpoint)
         .http_client(config::http_client())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
 }

@@ -14,7 +14,9 @@ pub use table::seed_tokens;
 
 pub use app::{mint_token, App};
 pub use config::{test_config, test_config_with};
-pub use dynamodb::{dynamodb, dynamodb_counted, dynamodb_with, endpoint, RequestCounter};
+pub use dynamodb::{
+    dynamodb, dynamodb_counted, dynamodb_for_service, dynamodb_with, endpoint, RequestCounter,
+};
 pub use fixtures::{
     fixture, principal, revocation_options, sample_token, sqs_batch, EVENT_SOURCES,
 };

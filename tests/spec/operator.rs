@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use api_tokens::config::{self, ConfigError};
 use api_tokens::store::TokenStore;
-use api_tokens::{schema, Config, DynamoStore, TokenService};
+use api_tokens::{schema, Budget, Config, DynamoStore, TokenService};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use integration_tests::{dynamodb, endpoint, HttpClient, Method};
@@ -136,11 +136,20 @@ fn lambda_env(extra: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<Str
 async fn the_functions_sign_with_lambdas_role_credentials_and_use_the_endpoint_variables() {
     let (cursor, hash) = keys();
     let (stub, _) = ssm_holding(stored(&cursor, &hash)).await;
-    let sdk = config::lambda_sdk_config_from(lambda_env(vec![
-        ("AWS_ENDPOINT_URL_SSM", stub.endpoint.clone()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint()),
-    ]))
+    let sdk = config::lambda_sdk_config_from(
+        lambda_env(vec![
+            ("AWS_ENDPOINT_URL_SSM", stub.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint()),
+        ]),
+        Budget::AUTHORIZER,
+    )
     .unwrap();
+    // Every client built from it waits on AWS only as long as the function's budget allows.
+    assert_eq!(
+        sdk.timeout_config(),
+        Some(&Budget::AUTHORIZER.timeout_config())
+    );
+    assert_eq!(sdk.retry_config(), Some(&Budget::AUTHORIZER.retry_config()));
     let loaded = Config::load_with(&aws_sdk_ssm::Client::new(&sdk), deployed_env("t"))
         .await
         .unwrap();
@@ -163,10 +172,10 @@ async fn the_functions_sign_with_lambdas_role_credentials_and_use_the_endpoint_v
         .expect("DynamoDB Local through AWS_ENDPOINT_URL_DYNAMODB");
 
     // AWS_ENDPOINT_URL serves every service without its own variable.
-    let sdk = config::lambda_sdk_config_from(lambda_env(vec![(
-        "AWS_ENDPOINT_URL",
-        stub.endpoint.clone(),
-    )]))
+    let sdk = config::lambda_sdk_config_from(
+        lambda_env(vec![("AWS_ENDPOINT_URL", stub.endpoint.clone())]),
+        Budget::API,
+    )
     .unwrap();
     Config::load_with(&aws_sdk_ssm::Client::new(&sdk), deployed_env("t"))
         .await
@@ -178,18 +187,24 @@ async fn the_functions_sign_with_lambdas_role_credentials_and_use_the_endpoint_v
 fn the_functions_refuse_to_start_without_lambdas_region_or_credentials() {
     for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         let env = lambda_env(vec![]);
-        let err = config::lambda_sdk_config_from(move |k| (k != missing).then(|| env(k)).flatten())
-            .err()
-            .unwrap_or_else(|| panic!("started without {missing}"));
+        let err = config::lambda_sdk_config_from(
+            move |k| (k != missing).then(|| env(k)).flatten(),
+            Budget::API,
+        )
+        .err()
+        .unwrap_or_else(|| panic!("started without {missing}"));
         assert_eq!(err.var, missing);
     }
     // AWS_DEFAULT_REGION stands in for AWS_REGION; the session token is optional.
     let env = lambda_env(vec![("AWS_DEFAULT_REGION", "eu-west-1".into())]);
-    let sdk = config::lambda_sdk_config_from(move |k| {
-        (k != "AWS_REGION" && k != "AWS_SESSION_TOKEN")
-            .then(|| env(k))
-            .flatten()
-    })
+    let sdk = config::lambda_sdk_config_from(
+        move |k| {
+            (k != "AWS_REGION" && k != "AWS_SESSION_TOKEN")
+                .then(|| env(k))
+                .flatten()
+        },
+        Budget::EVENTS,
+    )
     .unwrap();
     assert_eq!(sdk.region().unwrap().as_ref(), "eu-west-1");
 }

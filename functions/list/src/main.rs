@@ -1,13 +1,13 @@
 //! Lambda function that lists and reads tokens (GET /tokens, GET /tokens/{id}).
 
 use api_tokens::http;
-use api_tokens::Keys;
+use api_tokens::{Budget, Keys};
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
-    let service = api_tokens::service_from_env(Keys::CURSORS).await?;
+    let service = api_tokens::service_from_env(Keys::CURSORS, Budget::API).await?;
     run(service_fn(|req| {
         http::serve(&service, req, http::LIST_FUNCTION)
     }))

@@ -1,7 +1,10 @@
 //! DynamoDB Streams Lambda: publishes every committed token change as a lifecycle event on
 //! EventBridge (see `api_tokens::events::lifecycle`), reporting failed records for retry.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use api_tokens::events::lifecycle::{self, EventBridgeSink};
+use api_tokens::Budget;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -10,7 +13,9 @@ async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
     let sink = &EventBridgeSink::from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(lifecycle::publish(sink, &event.payload).await?)
+        let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+        let stop_at = Budget::EVENTS.stop_at(deadline);
+        Ok::<_, Error>(lifecycle::publish_until(sink, &event.payload, Some(stop_at)).await?)
     }))
     .await
 }

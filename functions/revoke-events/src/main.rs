@@ -1,7 +1,7 @@
 //! Revocation requested by other AWS services: SQS batches and EventBridge events
 //! (see `api_tokens::events::revocation`).
 
-use api_tokens::Keys;
+use api_tokens::{Budget, Keys};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api_tokens::events::revocation;
@@ -11,9 +11,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
-    let service = api_tokens::service_from_env(Keys::TOKEN_HASH).await?;
+    let service = api_tokens::service_from_env(Keys::TOKEN_HASH, Budget::EVENTS).await?;
     // The accepted EventBridge sources and the queue long jobs continue on.
-    let options = revocation::Options::from_env(&api_tokens::config::lambda_sdk_config()?)?;
+    let options =
+        revocation::Options::from_env(&api_tokens::config::lambda_sdk_config(Budget::EVENTS)?)?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let deadline = deadline(event.context.deadline);
         let (service, options) = (&service, &options);

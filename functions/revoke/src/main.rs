@@ -1,13 +1,13 @@
 //! Lambda function that revokes tokens (POST /tokens/{id}/revoke, DELETE /tokens/{id}).
 
 use api_tokens::http;
-use api_tokens::Keys;
+use api_tokens::{Budget, Keys};
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
-    let service = api_tokens::service_from_env(Keys::NONE).await?;
+    let service = api_tokens::service_from_env(Keys::NONE, Budget::API).await?;
     run(service_fn(|req| {
         http::serve(&service, req, http::REVOKE_FUNCTION)
     }))

@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 use crate::authorizer::declarations::{DeclarationSource, Declarations, Lookup, SsmSource};
 use crate::authorizer::policy::{rest_answer, rest_deny, MethodArn};
 use crate::authorizer::routes::{Route, RouteTable, Unlisted};
-use crate::config::{Config, ConfigError, Keys};
+use crate::config::{Budget, Config, ConfigError, Keys};
 use crate::domain::principal::Principal;
 use crate::service::{TokenService, VerifyError};
 use crate::store::{DynamoStore, TokenStore};
@@ -51,6 +51,9 @@ pub enum AuthorizerError {
     /// The declarations could not be read, and none were cached.
     #[error(transparent)]
     Declarations(#[from] declarations::SourceError),
+    /// DynamoDB or SSM did not answer within the authorizer's budget ([`Budget::AUTHORIZER`]).
+    #[error("no answer within the authorizer's budget of {0:?}")]
+    OutOfTime(Duration),
 }
 
 /// The token in an `Authorization` value: `Bearer <token>` (scheme case-insensitive).
@@ -87,7 +90,7 @@ impl Authorizer<DynamoStore, SsmSource> {
     /// Built once per cold start from the environment: the `keys` it uses (the secret-hash
     /// key, from SSM where named), DynamoDB, and the declarations read through SSM.
     pub async fn from_env(keys: Keys) -> Result<Self, ConfigError> {
-        let sdk = crate::config::lambda_sdk_config()?;
+        let sdk = crate::config::lambda_sdk_config(Budget::AUTHORIZER)?;
         let config = Config::load(&sdk, keys).await?;
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
@@ -126,16 +129,24 @@ pub async fn handle<S: TokenStore>(
     handle_with::<S, SsmSource>(service, None, event).await
 }
 
-/// Handles one authorizer event of either API type, checking routes against `routes`.
+/// Handles one authorizer event of either API type, checking routes against `routes`;
+/// fails fast ([`AuthorizerError::OutOfTime`]) when AWS is slower than
+/// [`Budget::AUTHORIZER`] allows, so API Gateway answers 500 within it.
 pub async fn handle_with<S: TokenStore, D: DeclarationSource>(
     service: &TokenService<S>,
     routes: Option<&Declarations<D>>,
     event: Value,
 ) -> Result<Value, AuthorizerError> {
-    if event.get("version").and_then(Value::as_str) == Some("2.0") {
-        return http_api(service, routes, &event).await;
-    }
-    rest_api(service, routes, &event).await
+    let within = Budget::AUTHORIZER.answer;
+    let answer = async {
+        if event.get("version").and_then(Value::as_str) == Some("2.0") {
+            return http_api(service, routes, &event).await;
+        }
+        rest_api(service, routes, &event).await
+    };
+    tokio::time::timeout(within, answer)
+        .await
+        .unwrap_or(Err(AuthorizerError::OutOfTime(within)))
 }
 
 /// Logs a refusal (never the token or its scopes) and returns `None`.

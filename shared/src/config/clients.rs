@@ -1,12 +1,13 @@
 //! The AWS SDK's clients, built once per cold start: the functions' ([`lambda_sdk_config`],
-//! from Lambda's variables only) and the tools' ([`sdk_config`], the full default chain), both
-//! on one HTTP stack ([`http_client`]).
+//! from Lambda's variables only, with the function's time [`Budget`]) and the tools'
+//! ([`sdk_config`], the full default chain), both on one HTTP stack ([`http_client`]).
 
 use std::env;
 
 use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+use crate::config::budget::Budget;
 use crate::config::error::ConfigError;
 
 /// Builds the DynamoDB client: region, credentials and endpoint from the standard AWS
@@ -19,19 +20,20 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 /// What the functions' AWS clients are built from, as Lambda runs them: region and
 /// credentials from the variables Lambda sets (`AWS_REGION`, `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), endpoint overrides from
-/// `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`, and [`http_client`]. Retries and
-/// timeouts are the SDK clients' defaults.
+/// `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`, [`http_client`], and the timeouts and
+/// retries of `budget`.
 ///
 /// Unlike [`sdk_config`], nothing else is looked at (no profile files, SSO, IMDS or STS),
 /// so the default credential chain is not linked into the functions (its size is in
 /// docs/benchmarks.md). Sends no request.
-pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
-    lambda_sdk_config_from(|k| env::var(k).ok())
+pub fn lambda_sdk_config(budget: Budget) -> Result<aws_config::SdkConfig, ConfigError> {
+    lambda_sdk_config_from(|k| env::var(k).ok(), budget)
 }
 
 /// [`lambda_sdk_config`] with the environment read through `get`.
 pub fn lambda_sdk_config_from(
     get: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    budget: Budget,
 ) -> Result<aws_config::SdkConfig, ConfigError> {
     use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
     let set = |var: &'static str| {
@@ -60,6 +62,8 @@ pub fn lambda_sdk_config_from(
         .region(Region::new(region))
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(http_client())
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config())
         .service_config(EndpointsFromEnv(Box::new(get)))
         .build())
 }

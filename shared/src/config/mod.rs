@@ -1,5 +1,5 @@
-//! Configuration, read once per cold start from the environment, and the SDK clients
-//! (`clients.rs`).
+//! Configuration, read once per cold start from the environment, the SDK clients
+//! (`clients.rs`) and the time budgets they run on (`budget.rs`).
 //!
 //! | variable | meaning | default |
 //! | --- | --- | --- |
@@ -19,10 +19,12 @@
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
 
+mod budget;
 mod clients;
 mod error;
 pub mod parameters;
 
+pub use budget::Budget;
 pub use clients::{
     dynamodb_client, http_client, lambda_sdk_config, lambda_sdk_config_from, sdk_config,
 };

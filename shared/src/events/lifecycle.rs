@@ -29,8 +29,8 @@ use crate::support::time::{self, Timestamp};
 
 pub use eventbridge::{EventBridgeSink, PublisherConfig};
 pub use publish::{
-    publish, BatchResponse, EntryError, EventSink, ItemFailure, NotAStreamEvent, SinkError,
-    MAX_ENTRIES,
+    publish, publish_until, BatchResponse, EntryError, EventSink, ItemFailure, NotAStreamEvent,
+    SinkError, MAX_ENTRIES,
 };
 pub use stream::{Change, Malformed, StreamRecord};
 

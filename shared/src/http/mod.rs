@@ -22,11 +22,13 @@ pub mod response;
 pub mod routes;
 
 use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value};
 
+use crate::config::Budget;
 use crate::domain::error::ApiError;
 use crate::http::body::required_json;
 use crate::http::error::loc;
@@ -52,19 +54,36 @@ pub use routes::{
 };
 
 /// Serves one request for a function that handles `operations`. Never fails: every error
-/// becomes a problem+json response.
+/// becomes a problem+json response, and a request still waiting on AWS when its time
+/// ([`Budget::API`], or less when Lambda's deadline is nearer) is spent is answered 503 with
+/// `Retry-After`: dropping it is safe, as every write is one atomic request or conditioned.
 pub async fn serve<S: TokenStore>(
     service: &TokenService<S>,
     req: Request,
     operations: &[Operation],
 ) -> Result<Response<Body>, Infallible> {
     let instance = req.uri().path().to_string();
+    let within = Budget::API.answer_within(lambda_deadline(&req));
     // Boxed for the same reason as `TokenService::verify_cached`: a shallower future type.
-    let response = match Box::pin(dispatch(service, &req, operations)).await {
-        Ok(resp) => resp,
-        Err(err) => err.into_response(&instance),
-    };
+    let response =
+        match tokio::time::timeout(within, Box::pin(dispatch(service, &req, operations))).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(err)) => err.into_response(&instance),
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = within.as_millis() as u64,
+                    "answer budget spent waiting on AWS"
+                );
+                HttpError::from(ApiError::Unavailable).into_response(&instance)
+            }
+        };
     Ok(response)
+}
+
+/// The invocation's deadline, when Lambda runs this request (not under the dev server).
+fn lambda_deadline(req: &Request) -> Option<SystemTime> {
+    let ms = req.lambda_context_ref()?.deadline;
+    Some(UNIX_EPOCH + Duration::from_millis(ms))
 }
 
 async fn dispatch<S: TokenStore>(

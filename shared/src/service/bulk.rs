@@ -34,8 +34,8 @@ const REVOCATION_LANES: usize = 4;
 const BATCH_ATTEMPTS: u32 = 3;
 
 /// Time kept in reserve before the deadline when revoking a user's tokens: another page is
-/// started only with more than this left.
-const USER_REVOCATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// started only with more than this left, and a page still running then is dropped.
+const USER_REVOCATION_MARGIN: std::time::Duration = crate::config::Budget::EVENTS.margin();
 
 /// The result of revoking a user's tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -105,7 +105,21 @@ impl<S: TokenStore> TokenService<S> {
                 via,
                 ..self.revocation(tenant_id, Some(user_id), Uuid::nil(), actor, reason)
             };
-            self.revoke_page(&page, &revocation, &mut done).await?;
+            let stop_at = deadline.map(|d| d.checked_sub(USER_REVOCATION_MARGIN).unwrap_or(d));
+            let revoked = self.revoke_page(&page, &revocation, &mut done);
+            let finished = match stop_at {
+                Some(at) => tokio::time::timeout_at(at.into(), revoked).await.ok(),
+                None => Some(revoked.await),
+            };
+            match finished {
+                Some(result) => result?,
+                // Each transaction is atomic, so a page dropped mid-way leaves its tokens
+                // revoked or not, never half; the next call re-reads the active partition.
+                None => {
+                    tracing::warn!(tenant = %tenant_id, user = %user_id, "revoking a page stopped at the deadline");
+                    break;
+                }
+            }
             after = match (page.more, page.last_key) {
                 (true, Some(last)) => Some(last),
                 _ => {

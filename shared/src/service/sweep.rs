@@ -2,6 +2,8 @@
 //! expiry become `expired` (a rotated token past its grace period becomes `revoked`), so
 //! the status partitions and counters agree with what verification already refuses.
 
+use std::time::Instant;
+
 use crate::service::token_service::TokenService;
 use crate::store::schema;
 use crate::store::{StoreError, TokenStore};
@@ -14,18 +16,37 @@ impl<S: TokenStore> TokenService<S> {
     /// is logged and the others are still swept. `Err` names the failed shards after every
     /// shard was tried, so the run is reported failed and retried.
     pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
+        self.sweep_expired_until(None).await
+    }
+
+    /// [`Self::sweep_expired`], stopping at `stop_at` (the function's deadline less
+    /// [`crate::config::Budget::margin`]): a step still running then is dropped (each token
+    /// moves in one transaction, so none is half-moved) and the next run goes on from the
+    /// start of each shard, where only the tokens still due are left.
+    pub async fn sweep_expired_until(&self, stop_at: Option<Instant>) -> Result<usize, StoreError> {
         const BATCH: i32 = 100;
         let now = time::now();
         let mut moved = 0;
         let mut failed = Vec::new();
-        for shard in 0..schema::DUE_SHARDS {
+        'shards: for shard in 0..schema::DUE_SHARDS {
             let mut after: Option<String> = None;
             loop {
-                match self
-                    .store
-                    .expire_due(shard, now, BATCH, after.as_deref())
-                    .await
-                {
+                let step = self.store.expire_due(shard, now, BATCH, after.as_deref());
+                let step = match stop_at {
+                    Some(at) => match tokio::time::timeout_at(at.into(), step).await {
+                        Ok(step) => step,
+                        Err(_) => {
+                            tracing::warn!(
+                                shard,
+                                moved,
+                                "sweep stopped at its deadline; the next run goes on"
+                            );
+                            break 'shards;
+                        }
+                    },
+                    None => step.await,
+                };
+                match step {
                     Ok(step) => {
                         moved += step.moved;
                         match step.next {

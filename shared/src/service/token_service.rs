@@ -108,12 +108,13 @@ fn not_given(var: &str) -> StoreError {
 }
 
 /// The service as every function runs it: configuration from the environment (the `keys` it
-/// uses, from SSM Parameter Store where named) and one DynamoDB client, built once per cold
-/// start.
+/// uses, from SSM Parameter Store where named) and one DynamoDB client on the function's time
+/// `budget`, built once per cold start.
 pub async fn service_from_env(
     keys: Keys,
+    budget: crate::config::Budget,
 ) -> Result<TokenService<crate::store::DynamoStore>, crate::config::ConfigError> {
-    let sdk = crate::config::lambda_sdk_config()?;
+    let sdk = crate::config::lambda_sdk_config(budget)?;
     let config = Config::load(&sdk, keys).await?;
     Ok(TokenService::new(
         crate::store::DynamoStore::new(

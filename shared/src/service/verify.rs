@@ -10,7 +10,7 @@
 //!   answer: Lambda freezes the environment as soon as the runtime asks for its next event, so a
 //!   write left to a background task might only leave at the next thaw, or never. The answer
 //!   waits for that one write (a failed write is logged, the answer is unchanged), and only when
-//!   the interval has passed.
+//!   the interval has passed, and at most one attempt's time of the authorizer's budget.
 
 use chrono::Duration;
 use uuid::Uuid;
@@ -94,8 +94,14 @@ impl<S: TokenStore> TokenService<S> {
         }
         let ip = ip.map(|ip| ip.to_canonical().to_string());
         let interval = Duration::from_std(self.touch_interval).unwrap_or_default();
-        if let Err(e) = self.store.touch(id, time::now(), ip, interval).await {
-            tracing::warn!(token_id = %id, error = %e, "recording the last use failed");
+        // One attempt's time at most: a slow table must not cost the caller its answer.
+        let within = crate::config::Budget::AUTHORIZER.attempt;
+        match tokio::time::timeout(within, self.store.touch(id, time::now(), ip, interval)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(token_id = %id, error = %e, "recording the last use failed")
+            }
+            Err(_) => tracing::warn!(token_id = %id, "recording the last use ran out of time"),
         }
     }
 

@@ -26,7 +26,9 @@ pub enum StoreError {
     Other(String),
 }
 
-/// Sorts SDK failures into retryable and not.
+/// Sorts SDK failures into retryable and not. Every failure after which the request may
+/// have been applied (a timeout, a connection lost while reading the answer, the same
+/// transaction still in progress) is retryable: the retry is recognised, never doubled.
 pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -35,18 +37,28 @@ where
     let code = err.code().map(str::to_string);
     let text = DisplayErrorContext(&err).to_string();
     match (&err, code.as_deref()) {
-        (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_), _) => {
-            StoreError::Unavailable(text)
-        }
+        (
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_),
+            _,
+        ) => StoreError::Unavailable(text),
         (
             _,
             Some(
                 "ThrottlingException"
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded"
-                | "TransactionConflictException",
+                | "TransactionConflictException"
+                | "TransactionInProgressException",
             ),
         ) => StoreError::Throttled(text),
+        // A transaction cancelled because one of its items was throttled: the reasons are
+        // only in the message here, where the error's type is not known.
+        (_, Some("TransactionCanceledException"))
+            if text.contains("ThrottlingError")
+                || text.contains("ProvisionedThroughputExceeded") =>
+        {
+            StoreError::Throttled(text)
+        }
         (_, Some("InternalServerError" | "ServiceUnavailable")) => StoreError::Unavailable(text),
         _ => StoreError::Other(text),
     }
@@ -88,5 +100,59 @@ impl From<StoreError> for ApiError {
             }
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    fn answered(code: &str, message: &str) -> SdkError<GetItemError, Response> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        SdkError::service_error(GetItemError::generic(meta), raw)
+    }
+
+    #[test]
+    fn failures_after_which_the_request_may_have_been_applied_are_retryable() {
+        let lost = SdkError::<GetItemError, Response>::response_error(
+            "connection closed while reading the answer",
+            Response::new(StatusCode::try_from(200).unwrap(), SdkBody::empty()),
+        );
+        assert!(matches!(classify(lost), StoreError::Unavailable(_)));
+        let timed_out = SdkError::<GetItemError, Response>::timeout_error("attempt timeout");
+        assert!(matches!(classify(timed_out), StoreError::Unavailable(_)));
+        for code in ["TransactionInProgressException", "ThrottlingException"] {
+            assert!(
+                matches!(classify(answered(code, "busy")), StoreError::Throttled(_)),
+                "{code}"
+            );
+        }
+        let throttled_item = answered(
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ThrottlingError]",
+        );
+        assert!(matches!(classify(throttled_item), StoreError::Throttled(_)));
+    }
+
+    #[test]
+    fn other_failures_are_ours() {
+        let refused = answered(
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
+        );
+        assert!(matches!(classify(refused), StoreError::Other(_)));
+        assert!(matches!(
+            classify(answered("ResourceNotFoundException", "no table")),
+            StoreError::Other(_)
+        ));
+        assert!(matches!(
+            classify(answered("InternalServerError", "oops")),
+            StoreError::Unavailable(_)
+        ));
     }
 }

@@ -4,6 +4,7 @@ use api_tokens::{http, schema};
 use serde_yaml::Value;
 
 mod stack;
+mod timeouts;
 
 pub(super) fn template() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
@@ -217,11 +218,10 @@ fn assert_reads_only(t: &Value, policy: &str, parameter: &str) {
     assert_eq!(statements.as_sequence().unwrap().len(), 2, "{policy}");
 }
 
-/// The key variables the function `binary`'s main asks for (`service_from_env(Keys::…)`,
-/// `Authorizer::from_env(Keys::…)`).
-fn keys_of(binary: &str) -> Vec<&'static str> {
+/// The `main.rs` of the function whose binary is `binary`.
+pub(super) fn main_of(binary: &str) -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
-    let main = std::fs::read_dir(root)
+    std::fs::read_dir(root)
         .unwrap()
         .map(|d| d.unwrap().path())
         .find(|dir| {
@@ -230,10 +230,16 @@ fn keys_of(binary: &str) -> Vec<&'static str> {
                 .contains(&format!("name = \"{binary}\""))
         })
         .map(|dir| std::fs::read_to_string(dir.join("src/main.rs")).unwrap())
-        .unwrap();
+        .unwrap()
+}
+
+/// The key variables the function `binary`'s main asks for (`service_from_env(Keys::…)`,
+/// `Authorizer::from_env(Keys::…)`).
+fn keys_of(binary: &str) -> Vec<&'static str> {
+    let main = main_of(binary);
     let keys = ["ALL", "CURSORS", "TOKEN_HASH", "NONE"]
         .into_iter()
-        .find(|k| main.contains(&format!("(Keys::{k})")));
+        .find(|k| main.contains(&format!("(Keys::{k})")) || main.contains(&format!("(Keys::{k},")));
     match keys {
         Some("ALL") => vec!["CURSOR_KEYS", "TOKEN_HASH_KEY"],
         Some("CURSORS") => vec!["CURSOR_KEYS"],

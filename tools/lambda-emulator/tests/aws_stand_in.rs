@@ -45,7 +45,11 @@ fn function_config(endpoint: &str) -> aws_config::SdkConfig {
         ("AWS_SESSION_TOKEN", c.session_token),
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),
     ]);
-    api_tokens::config::lambda_sdk_config_from(move |k| vars.get(k).cloned()).expect("config")
+    api_tokens::config::lambda_sdk_config_from(
+        move |k| vars.get(k).cloned(),
+        api_tokens::Budget::API,
+    )
+    .expect("config")
 }
 
 /// The tests' own configuration, straight to DynamoDB Local.
@@ -56,7 +60,11 @@ fn tests_config(endpoint: &str) -> aws_config::SdkConfig {
         ("AWS_SECRET_ACCESS_KEY", "x".to_owned()),
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),
     ]);
-    api_tokens::config::lambda_sdk_config_from(move |k| vars.get(k).cloned()).expect("config")
+    api_tokens::config::lambda_sdk_config_from(
+        move |k| vars.get(k).cloned(),
+        api_tokens::Budget::API,
+    )
+    .expect("config")
 }
 
 fn options(dynamodb_endpoint: &str) -> AwsOptions {

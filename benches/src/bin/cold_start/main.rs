@@ -210,7 +210,8 @@ async fn first_request_cost(bench: &Bench, runs: usize) {
     let (mut build, mut first, mut second) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..=runs {
         let t = Instant::now();
-        let sdk = api_tokens::config::lambda_sdk_config().expect("the Lambda environment");
+        let sdk = api_tokens::config::lambda_sdk_config(api_tokens::Budget::API)
+            .expect("the Lambda environment");
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         build.push(t.elapsed().as_secs_f64() * 1000.0);
         for times in [&mut first, &mut second] {

@@ -78,7 +78,8 @@ impl EventBridgeSink {
     /// a client on the shared HTTP stack ([`config::lambda_sdk_config`]).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = PublisherConfig::from_env()?;
-        let client = aws_sdk_eventbridge::Client::new(&config::lambda_sdk_config()?);
+        let client =
+            aws_sdk_eventbridge::Client::new(&config::lambda_sdk_config(config::Budget::EVENTS)?);
         Ok(Self::new(client, config))
     }
 

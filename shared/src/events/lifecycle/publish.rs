@@ -69,6 +69,19 @@ pub async fn publish<S: EventSink>(
     sink: &S,
     event: &Value,
 ) -> Result<BatchResponse, NotAStreamEvent> {
+    publish_until(sink, event, None).await
+}
+
+/// [`publish`], stopping at `stop_at` (the invocation's deadline less
+/// [`crate::config::Budget::margin`]): the records not yet published, and those of a
+/// `PutEvents` still waiting then, are reported failed, so Lambda retries from the first of
+/// them and keeps the progress made. An event that went out anyway is sent again with the
+/// same `event_id`, which consumers deduplicate on.
+pub async fn publish_until<S: EventSink>(
+    sink: &S,
+    event: &Value,
+    stop_at: Option<std::time::Instant>,
+) -> Result<BatchResponse, NotAStreamEvent> {
     let records = event
         .get("Records")
         .and_then(Value::as_array)
@@ -102,7 +115,13 @@ pub async fn publish<S: EventSink>(
     }
     let mut failed = vec![false; records.len()];
     for (chunk, from) in events.chunks(MAX_ENTRIES).zip(sources.chunks(MAX_ENTRIES)) {
-        match sink.put(chunk).await {
+        let put = match stop_at {
+            Some(at) => tokio::time::timeout_at(at.into(), sink.put(chunk))
+                .await
+                .unwrap_or_else(|_| Err(SinkError("no answer before the deadline".into()))),
+            None => sink.put(chunk).await,
+        };
+        match put {
             Ok(outcomes) if outcomes.len() == chunk.len() => {
                 for ((outcome, event), &i) in outcomes.iter().zip(chunk).zip(from) {
                     if let Err(e) = outcome {

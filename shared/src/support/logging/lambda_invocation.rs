@@ -109,7 +109,7 @@ mod tests {
                 return;
             }
             init();
-            let sdk = crate::config::lambda_sdk_config().unwrap();
+            let sdk = crate::config::lambda_sdk_config(crate::config::Budget::API).unwrap();
             let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
             let hasher = crate::support::secret::SecretHasher::new(&[7u8; 32]);
             let handler = lambda_http::service_fn(|req: Request| {
