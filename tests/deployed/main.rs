@@ -9,6 +9,7 @@ mod authorizer_cache;
 mod cold_starts;
 mod consumer;
 mod events;
+mod faults;
 mod freezing;
 mod orders;
 mod rest;

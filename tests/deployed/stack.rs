@@ -49,6 +49,8 @@ pub struct Stack {
     pub service: TokenService<DynamoStore>,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
+    /// Between the functions and DynamoDB, when started by [`Stack::start_behind_proxy`].
+    pub proxy: Option<fault_proxy::FaultProxy>,
 }
 
 impl Stack {
@@ -60,6 +62,20 @@ impl Stack {
     /// Starts a stack from `template`, after `edit` changed the expanded model (for controls
     /// that show what a different template would do).
     pub async fn start_with(template: Template, edit: impl FnOnce(&mut Deployment)) -> Self {
+        Self::start_on(template, edit, false).await
+    }
+
+    /// Starts a stack from `template` whose functions reach DynamoDB through a
+    /// fault-injecting proxy ([`Stack::proxy`]) in front of the AWS stand-in.
+    pub async fn start_behind_proxy(template: Template) -> Self {
+        Self::start_on(template, |_| {}, true).await
+    }
+
+    async fn start_on(
+        template: Template,
+        edit: impl FnOnce(&mut Deployment),
+        proxied: bool,
+    ) -> Self {
         let dir = emulator_dir();
         let file = match template {
             Template::Default => "model.json",
@@ -92,7 +108,20 @@ impl Stack {
                 hash_key.clone(),
             ),
         ]);
-        let (aws, lambda) = run_functions(&deployment, parameters).await;
+        let aws = aws_stand_in(&deployment, parameters).await;
+        let proxy = match proxied {
+            true => Some(
+                fault_proxy::FaultProxy::start(&aws.url())
+                    .await
+                    .expect("the fault proxy"),
+            ),
+            false => None,
+        };
+        let dynamodb_endpoint = proxy.as_ref().map(|p| {
+            let var = "AWS_ENDPOINT_URL_DYNAMODB".to_string();
+            BTreeMap::from([(var, p.endpoint())])
+        });
+        let lambda = lambda_with(&deployment, &aws, dynamodb_endpoint.unwrap_or_default());
         let invoker: Arc<dyn Invoke> = Arc::new(lambda.clone());
         let api = serve_http_api(&deployment.http_apis["TokensApi"], &deployment, invoker)
             .await
@@ -115,6 +144,7 @@ impl Stack {
             service,
             dynamodb,
             table,
+            proxy,
         }
     }
 
@@ -189,8 +219,16 @@ pub async fn run_functions(
     deployment: &Deployment,
     parameters: BTreeMap<String, String>,
 ) -> (AwsStandIn, Lambda) {
+    let aws = aws_stand_in(deployment, parameters).await;
+    let lambda = lambda_for(deployment, &aws);
+    (aws, lambda)
+}
+
+/// The AWS stand-in for `deployment`: DynamoDB Local behind it, SSM serving `parameters`,
+/// every call appended to the calls log.
+async fn aws_stand_in(deployment: &Deployment, parameters: BTreeMap<String, String>) -> AwsStandIn {
     let dir = emulator_dir();
-    let aws = AwsStandIn::start(
+    AwsStandIn::start(
         deployment,
         AwsOptions {
             dynamodb_endpoint: integration_tests::endpoint(),
@@ -201,13 +239,20 @@ pub async fn run_functions(
         },
     )
     .await
-    .expect("the AWS stand-in");
-    let lambda = lambda_for(deployment, &aws);
-    (aws, lambda)
+    .expect("the AWS stand-in")
 }
 
 /// A Lambda service over the release binaries for `deployment`'s functions, calling `aws`.
 pub fn lambda_for(deployment: &Deployment, aws: &AwsStandIn) -> Lambda {
+    lambda_with(deployment, aws, BTreeMap::new())
+}
+
+/// [`lambda_for`], every function also given `extra_env`.
+fn lambda_with(
+    deployment: &Deployment,
+    aws: &AwsStandIn,
+    extra_env: BTreeMap<String, String>,
+) -> Lambda {
     let dir = emulator_dir();
     Lambda::new(
         deployment,
@@ -215,7 +260,7 @@ pub fn lambda_for(deployment: &Deployment, aws: &AwsStandIn) -> Lambda {
             bin_dir: dir.join("bin"),
             log_dir: dir.join("logs"),
             freeze: true,
-            extra_env: BTreeMap::new(),
+            extra_env,
             aws_endpoint: aws.url(),
         },
     )

@@ -10,11 +10,16 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use crate::config::budget::Budget;
 use crate::config::error::ConfigError;
 
-/// Builds the DynamoDB client: region, credentials and endpoint from the standard AWS
-/// environment, HTTPS through rustls with *ring* (one TLS stack, no aws-lc).
-/// Build it once per cold start and share it.
+/// The dev server's DynamoDB client: region, credentials and endpoint from the standard AWS
+/// chain ([`sdk_config`]), on the API functions' time budget ([`Budget::API`]), so a hung
+/// DynamoDB Local gets the same 503 as a hung DynamoDB.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+    let budget = Budget::API;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await)
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
 /// What the functions' AWS clients are built from, as Lambda runs them: region and

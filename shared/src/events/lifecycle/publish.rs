@@ -113,7 +113,28 @@ pub async fn publish_until<S: EventSink>(
             }
         }
     }
-    let mut failed = vec![false; records.len()];
+    let failed = put_all(sink, &events, &sources, records.len(), stop_at).await;
+    let batch_item_failures = failed
+        .into_iter()
+        .zip(sequence_numbers)
+        .filter_map(|(failed, sequence)| sequence.filter(|_| failed))
+        .map(|item_identifier| ItemFailure { item_identifier })
+        .collect();
+    Ok(BatchResponse {
+        batch_item_failures,
+    })
+}
+
+/// Puts `events` in chunks of [`MAX_ENTRIES`], none after `stop_at`; which of the
+/// `record_count` records (`sources[i]` is event `i`'s) had an event that was not put.
+async fn put_all<S: EventSink>(
+    sink: &S,
+    events: &[LifecycleEvent],
+    sources: &[usize],
+    record_count: usize,
+    stop_at: Option<std::time::Instant>,
+) -> Vec<bool> {
+    let mut failed = vec![false; record_count];
     for (chunk, from) in events.chunks(MAX_ENTRIES).zip(sources.chunks(MAX_ENTRIES)) {
         let put = match stop_at {
             Some(at) => tokio::time::timeout_at(at.into(), sink.put(chunk))
@@ -149,13 +170,5 @@ pub async fn publish_until<S: EventSink>(
             }
         }
     }
-    let batch_item_failures = failed
-        .into_iter()
-        .zip(sequence_numbers)
-        .filter_map(|(failed, sequence)| sequence.filter(|_| failed))
-        .map(|item_identifier| ItemFailure { item_identifier })
-        .collect();
-    Ok(BatchResponse {
-        batch_item_failures,
-    })
+    failed
 }
