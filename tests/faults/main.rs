@@ -5,12 +5,14 @@
 //! | file | what it shows |
 //! | --- | --- |
 //! | `hang.rs` | every route and the authorizer answer within their budgets while DynamoDB hangs |
+//! | `retries.rs` | a write whose answer was lost is recognised when sent again, never doubled |
 //! | `jobs.rs` | the sweeper, bulk revocation and the lifecycle publisher resume and finish under faults |
 //!
 //! The load test under faults, switched on and off during the run, is in `tests/load/`.
 
 mod hang;
 // mod jobs;
+mod retries;
 
 #[path = "../spec/aws_stub.rs"]
 #[allow(dead_code)]
