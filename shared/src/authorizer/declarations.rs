@@ -26,6 +26,9 @@ pub const MAX_APIS: usize = 1024;
 #[error("route declarations unavailable: {0}")]
 pub struct SourceError(pub String);
 
+/// How long a refresh waits when a stale answer is cached.
+const REFRESH_WAIT: Duration = crate::config::Budget::AUTHORIZER.attempt;
+
 /// Where declarations are read from.
 pub trait DeclarationSource: Send + Sync {
     /// The value of parameter `name`; `None` when it does not exist.
@@ -103,7 +106,16 @@ impl<D: DeclarationSource> Declarations<D> {
             }
         }
         let name = format!("{}{api_id}", self.prefix);
-        let lookup = match self.source.read(&name).await {
+        let read = self.source.read(&name);
+        let read = match &cached {
+            // A refresh with a stale answer to fall back on gets one attempt's time, so a
+            // slow SSM costs no request its answer.
+            Some(_) => tokio::time::timeout(REFRESH_WAIT, read)
+                .await
+                .unwrap_or_else(|_| Err(SourceError(format!("no answer within {REFRESH_WAIT:?}")))),
+            None => read.await,
+        };
+        let lookup = match read {
             Ok(None) => Lookup::Missing,
             Ok(Some(text)) => match RouteTable::parse(&text) {
                 Ok(table) => Lookup::Declared(Arc::new(table)),
@@ -154,11 +166,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A source answering from a map, counting reads; `fail` makes every read fail.
+    /// A source answering from a map, counting reads; `fail` makes every read fail, `hang`
+    /// never answer.
     struct Fake {
         values: Mutex<HashMap<String, String>>,
         reads: AtomicUsize,
         fail: std::sync::atomic::AtomicBool,
+        hang: std::sync::atomic::AtomicBool,
     }
 
     impl DeclarationSource for Fake {
@@ -166,6 +180,9 @@ mod tests {
             self.reads.fetch_add(1, Ordering::SeqCst);
             if self.fail.load(Ordering::SeqCst) {
                 return Err(SourceError("down".into()));
+            }
+            if self.hang.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
             }
             Ok(self.values.lock().unwrap().get(name).cloned())
         }
@@ -181,6 +198,7 @@ mod tests {
             ),
             reads: AtomicUsize::new(0),
             fail: Default::default(),
+            hang: Default::default(),
         }
     }
 
@@ -213,6 +231,19 @@ mod tests {
         assert!(matches!(d.lookup("abc").await, Ok(Lookup::Declared(_))));
         assert!(d.lookup("other").await.is_err());
         assert_eq!(d.source.reads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_refresh_falls_back_to_the_stale_value_within_one_attempt() {
+        let d = Declarations::new(fake(&[("/p/abc", OPEN)]), "/p/", Duration::ZERO);
+        assert!(matches!(d.lookup("abc").await, Ok(Lookup::Declared(_))));
+        d.source.hang.store(true, Ordering::SeqCst);
+        let started = tokio::time::Instant::now();
+        assert!(matches!(d.lookup("abc").await, Ok(Lookup::Declared(_))));
+        assert_eq!(started.elapsed(), REFRESH_WAIT);
+        // Without a stale value the read is the caller's to bound (the authorizer's deadline).
+        let unbounded = tokio::time::timeout(Duration::from_secs(30), d.lookup("other")).await;
+        assert!(unbounded.is_err());
     }
 
     #[tokio::test]
