@@ -39,6 +39,8 @@ pub(crate) async fn mint_auditors(
             name: "auditor".into(),
             revoked: false,
             revocation_reason: None,
+            uncertain: false,
+            refused: false,
         });
     }
     auditors

@@ -45,6 +45,9 @@ pub(crate) enum Kind {
     VerifyActive,
     /// `GET /tokens/self` with a revoked token's secret: 401.
     VerifyRevoked,
+    /// `GET /tokens/self` with the secret of a token whose revocation answered 503 (only
+    /// under faults): 200 or 401.
+    VerifyUncertain,
 }
 
 /// One token a client created (or was given), as the client believes it is.
@@ -57,6 +60,19 @@ pub(crate) struct Tok {
     pub(crate) name: String,
     pub(crate) revoked: bool,
     pub(crate) revocation_reason: Option<String>,
+    /// A revocation of it answered 503: revoked or not, the table says after the run.
+    pub(crate) uncertain: bool,
+    /// Verification refused it (401) while it was uncertain: it must turn out revoked.
+    pub(crate) refused: bool,
+}
+
+/// A create that answered 503 (after its retries, when keyed): the token may exist once, or
+/// not at all; the table says after the run.
+#[derive(Debug, Clone)]
+pub(crate) struct Maybe {
+    pub(crate) tenant: &'static str,
+    pub(crate) owner: String,
+    pub(crate) name: String,
 }
 
 /// What one client did and saw.
@@ -67,6 +83,8 @@ pub(crate) struct Outcome {
     pub(crate) statuses: BTreeMap<(Kind, u16), usize>,
     pub(crate) failures: Vec<String>,
     pub(crate) ops: usize,
+    /// Creates that answered 503 (only under faults).
+    pub(crate) maybes: Vec<Maybe>,
 }
 
 pub(crate) struct Client {
@@ -83,6 +101,9 @@ pub(crate) struct Client {
     pub(crate) quota: usize,
     pub(crate) out: Outcome,
     pub(crate) created: usize,
+    /// DynamoDB is behind a proxy that injects faults: 503 problem+json is an allowed answer
+    /// (`tolerance.rs`), and what it leaves unknown is resolved after the run.
+    pub(crate) faults: bool,
 }
 
 impl Client {
@@ -122,6 +143,10 @@ impl Client {
         if reply.status == want {
             return true;
         }
+        if self.faults && reply.status == 503 {
+            self.check_unavailable(what, reply);
+            return false;
+        }
         self.fail(format!(
             "{what}: expected {want}, got {} {}",
             reply.status,
@@ -139,7 +164,12 @@ impl Client {
 
     pub(crate) async fn run(mut self) -> Outcome {
         while self.out.ops < self.quota {
-            let live = self.out.ledger.iter().filter(|t| !t.revoked).count();
+            let live = self
+                .out
+                .ledger
+                .iter()
+                .filter(|t| !t.revoked && !t.uncertain)
+                .count();
             let roll = self.rng.below(100);
             // Verification dominates, as it does for a token service (and writes are what
             // DynamoDB Local spends its CPU on); the ledger always holds a token to verify
@@ -174,17 +204,18 @@ impl Client {
             &[]
         };
         let me = self.me.clone();
+        // Keyed: a 503 is retried with the same key, as a real client does (`tolerance.rs`).
         let r = self
-            .send(
-                Kind::Create,
-                Method::POST,
-                "/tokens",
-                &me,
-                Some(body.clone()),
-                extra,
-            )
+            .send_retrying(Kind::Create, &me, &body, extra, keyed)
             .await;
         if !self.expect("create", &r, 201) {
+            if self.faults && r.status == 503 {
+                self.out.maybes.push(Maybe {
+                    tenant: self.tenant,
+                    owner,
+                    name,
+                });
+            }
             return;
         }
         let id = r.json["id"].as_str().unwrap_or_default().to_string();
@@ -200,14 +231,7 @@ impl Client {
         }
         if keyed {
             let again = self
-                .send(
-                    Kind::CreateReplay,
-                    Method::POST,
-                    "/tokens",
-                    &me,
-                    Some(body),
-                    extra,
-                )
+                .send_retrying(Kind::CreateReplay, &me, &body, extra, true)
                 .await;
             if self.expect("create replay", &again, 201)
                 && (again.json["id"] != id.as_str()
@@ -225,6 +249,8 @@ impl Client {
             name,
             revoked: false,
             revocation_reason: None,
+            uncertain: false,
+            refused: false,
         });
     }
 
@@ -260,7 +286,9 @@ impl Client {
             self.rng.below(len)
         };
         let t = self.out.ledger[i].clone();
-        let kind = if t.revoked {
+        let kind = if t.uncertain {
+            Kind::VerifyUncertain
+        } else if t.revoked {
             Kind::VerifyRevoked
         } else {
             Kind::VerifyActive
@@ -268,7 +296,9 @@ impl Client {
         let r = self
             .send(kind, Method::GET, "/tokens/self", &t.secret, None, &[])
             .await;
-        if t.revoked {
+        if t.uncertain {
+            self.verify_uncertain(i, &r);
+        } else if t.revoked {
             if self.expect("verify a revoked token", &r, 401)
                 && r.problem() != "/problems/unauthorized"
             {
@@ -284,7 +314,7 @@ impl Client {
     pub(crate) async fn revoke(&mut self) {
         let me = self.me.clone();
         let revoked: Vec<usize> = (0..self.out.ledger.len())
-            .filter(|&i| self.out.ledger[i].revoked)
+            .filter(|&i| self.out.ledger[i].revoked && !self.out.ledger[i].uncertain)
             .collect();
         if !revoked.is_empty() && self.rng.below(10) == 0 {
             // Revoking again changes nothing and answers the first revocation.
@@ -310,7 +340,7 @@ impl Client {
         }
         // Never the client's own bootstrap token (index 0): it keeps calling.
         let live: Vec<usize> = (1..self.out.ledger.len())
-            .filter(|&i| !self.out.ledger[i].revoked)
+            .filter(|&i| !self.out.ledger[i].revoked && !self.out.ledger[i].uncertain)
             .collect();
         let i = live[self.rng.below(live.len())];
         let id = self.out.ledger[i].id.clone();
@@ -326,6 +356,7 @@ impl Client {
                 )
                 .await;
             if !self.expect("delete", &r, 204) {
+                self.out.ledger[i].uncertain = self.faults && r.status == 503;
                 return;
             }
             None
@@ -342,6 +373,7 @@ impl Client {
                 )
                 .await;
             if !self.expect("revoke", &r, 200) {
+                self.out.ledger[i].uncertain = self.faults && r.status == 503;
                 return;
             }
             if r.json["status"] != "revoked" || r.json["revocation_reason"] != reason.as_str() {
@@ -358,12 +390,14 @@ impl Client {
 /// `count` clients of the tenants in turn, each with a token of its own minted directly: a
 /// user token for its own user, or (every fourth round) an admin token that writes only to
 /// service users of its own. Each gets its share of `total_ops` and a generator seeded from
-/// `seed`. Returns the clients and the admins' own tokens, which no client's ledger holds.
+/// `seed`; with `faults`, each tolerates 503s (`tolerance.rs`). Returns the clients and the
+/// admins' own tokens, which no client's ledger holds.
 pub(crate) async fn start_clients(
     app: &App,
     count: usize,
     total_ops: usize,
     seed: u64,
+    faults: bool,
 ) -> (Vec<Client>, Vec<Tok>) {
     let mut ledger: Vec<Tok> = Vec::new();
     let mut runners = Vec::new();
@@ -395,6 +429,8 @@ pub(crate) async fn start_clients(
             name,
             revoked: false,
             revocation_reason: None,
+            uncertain: false,
+            refused: false,
         };
         let owners = if admin {
             vec![format!("svc-{index}-a"), format!("svc-{index}-b")]
@@ -421,6 +457,7 @@ pub(crate) async fn start_clients(
             quota: total_ops / count + usize::from(index < total_ops % count),
             out,
             created: 0,
+            faults,
         });
     }
     (runners, ledger)

@@ -6,13 +6,19 @@
 //! with its status, and the counters equal the real counts. Throughput and p50/p99 latency
 //! per operation are printed (`--nocapture`).
 //!
+//! The same clients with DynamoDB behind a fault proxy whose faults switch on and off are in
+//! `faults.rs`: answers within budget, and nothing lost or half-written.
+//!
 //! A test binary of its own, so it does not share DynamoDB Local with the spec's tests.
 //! `LOAD_CLIENTS`, `LOAD_OPS` and `LOAD_SEED` change its size and its choices.
 
 mod audit;
 mod client;
+mod faults;
 mod lists;
 mod report;
+mod resolve;
+mod tolerance;
 
 use std::time::Instant;
 
@@ -40,7 +46,7 @@ async fn thirty_two_clients_doing_ten_thousand_mixed_operations_leave_exact_list
     let seed = env_or("LOAD_SEED", 0x10ad);
     let app = App::start().await;
 
-    let (mut runners, mut ledger) = start_clients(&app, clients, total_ops, seed).await;
+    let (mut runners, mut ledger) = start_clients(&app, clients, total_ops, seed, false).await;
     // An admin client's ledger starts empty, so it always has a token to verify: its first
     // operation is a create.
     for c in runners.iter_mut().filter(|c| c.admin) {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::client::{Kind, Outcome, Tok};
+use crate::client::{Kind, Maybe, Outcome, Tok};
 
 /// Every client's outcome, added up.
 #[derive(Default)]
@@ -14,6 +14,8 @@ pub(crate) struct Totals {
     pub(crate) statuses: BTreeMap<(Kind, u16), usize>,
     pub(crate) failures: Vec<String>,
     pub(crate) ops: usize,
+    /// Creates that answered 503 (under faults).
+    pub(crate) maybes: Vec<Maybe>,
 }
 
 impl Totals {
@@ -29,6 +31,7 @@ impl Totals {
                 *t.statuses.entry(k).or_default() += n;
             }
             t.failures.extend(o.failures);
+            t.maybes.extend(o.maybes);
         }
         t
     }
@@ -40,6 +43,16 @@ impl Totals {
             .filter(|((_, s), _)| *s >= 500)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// The slowest answer of any kind.
+    pub(crate) fn slowest(&self) -> Duration {
+        self.timings
+            .values()
+            .flatten()
+            .max()
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Prints p50, p99 and the maximum of each kind of operation, the statuses, and the first
