@@ -23,7 +23,9 @@ async fn under_a_hung_dynamodb_each_function_answers_503_within_its_budget() {
     // API Gateway's authorizer cache (300 s, per token, address and route) lets requests
     // reach the functions while the table hangs, as it does for a warm API.
     let stack = Stack::start_behind_proxy(Template::Cached).await;
-    let admin = stack.mint("acme", "root", ADMIN).await;
+    // A tenant of its own: the suite's stacks share one table.
+    let tenant = format!("faults-{}", uuid::Uuid::now_v7().simple());
+    let admin = stack.mint(&tenant, "root", ADMIN).await;
     let (ids, routes) = warm_routes(&stack, &admin).await;
     let proxy = stack.proxy.as_ref().unwrap();
     proxy.set(vec![Rule::new(Fault::Hang)]);
@@ -82,13 +84,14 @@ async fn under_a_hung_dynamodb_the_authorizer_fails_within_its_budget() {
     let stack = Stack::start_behind_proxy(Template::Cached).await;
     let proxy = stack.proxy.as_ref().unwrap();
     // Started while DynamoDB answers, as a warm authorizer is.
-    let known = stack.mint("acme", "alice", &["tokens:read"]).await;
+    let tenant = format!("faults-{}", uuid::Uuid::now_v7().simple());
+    let known = stack.mint(&tenant, "alice", &["tokens:read"]).await;
     let r = stack.call(Method::GET, "/tokens/self", &known, None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     proxy.set(vec![Rule::new(Fault::Hang)]);
 
     // A token API Gateway has not seen: the authorizer runs, and fails within its budget.
-    let fresh = stack.mint("acme", "bob", &["tokens:read"]).await;
+    let fresh = stack.mint(&tenant, "bob", &["tokens:read"]).await;
     let errors_before = stack.lambda.stats("TokensAuthorizerFunction").errors;
     let started = Instant::now();
     let r = stack.call(Method::GET, "/tokens/self", &fresh, None).await;
