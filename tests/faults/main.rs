@@ -10,7 +10,7 @@
 //! The load test under faults, switched on and off during the run, is in `tests/load/`.
 
 mod hang;
-// mod jobs;
+mod jobs;
 
 #[path = "../spec/aws_stub.rs"]
 #[allow(dead_code)]
