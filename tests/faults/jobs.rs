@@ -22,9 +22,8 @@ use uuid::Uuid;
 use crate::aws_stub::{AwsStub, Captured};
 use crate::{ADMIN, SLACK};
 
-/// How late past its stop a job may return: [`SLACK`] twice, as these tests measure while
-/// the binary's other tests (and DynamoDB Local) load the same two cores; a job that ignores
-/// its stop is seconds late.
+/// How late past its stop a job may return: twice [`SLACK`], as the binary's other tests load
+/// the same cores meanwhile; a job that ignores its stop is seconds late.
 const LATE: Duration = SLACK.saturating_mul(2);
 
 /// DynamoDB misbehaving in every way a job must survive: writes that happened but whose
@@ -56,25 +55,22 @@ async fn records_by_id(app: &App) -> BTreeMap<Uuid, TokenItem> {
     app.records().await.into_iter().map(|t| (t.id, t)).collect()
 }
 
+/// The item with key `pk`, read directly and strongly consistent (empty: none).
+async fn item(app: &App, pk: String) -> std::collections::HashMap<String, AttributeValue> {
+    let get = app.dynamodb.get_item().table_name(&app.table);
+    let out = get
+        .key("pk", AttributeValue::S(pk))
+        .consistent_read(true)
+        .send();
+    out.await.expect("read an item").item.unwrap_or_default()
+}
+
 /// The counters of `tenant` (`user: None`) or of one of its users, summed over their
 /// shards, read directly: `[active, revoked, expired]`.
 async fn counters(app: &App, tenant: &str, user: Option<&str>) -> [i64; 3] {
     let mut sums = [0; 3];
     for shard in 0..schema::COUNTER_SHARDS {
-        let item = app
-            .dynamodb
-            .get_item()
-            .table_name(&app.table)
-            .key(
-                "pk",
-                AttributeValue::S(schema::counter_pk(tenant, user, shard)),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("read a counter")
-            .item
-            .unwrap_or_default();
+        let item = item(app, schema::counter_pk(tenant, user, shard)).await;
         for (sum, status) in sums.iter_mut().zip(["active", "revoked", "expired"]) {
             if let Some(AttributeValue::N(n)) = item.get(status) {
                 *sum += n.parse::<i64>().expect("a counter is a number");
@@ -86,18 +82,7 @@ async fn counters(app: &App, tenant: &str, user: Option<&str>) -> [i64; 3] {
 
 /// The `status` of token `id`'s credential item (what verification reads), read directly.
 async fn credential_status(app: &App, id: Uuid) -> String {
-    let item = app
-        .dynamodb
-        .get_item()
-        .table_name(&app.table)
-        .key("pk", AttributeValue::S(schema::credential_pk(id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("read a credential")
-        .item
-        .expect("the credential exists");
-    match item.get("status") {
+    match item(app, schema::credential_pk(id)).await.get("status") {
         Some(AttributeValue::S(s)) => s.clone(),
         other => panic!("credential {id}: status {other:?}"),
     }
@@ -219,11 +204,21 @@ async fn the_sweeper_under_faults_stops_at_its_deadline_and_expires_each_due_tok
         Ok(0)
     );
 
-    // Each due token moved once, to the status verification already gave it, and nothing
-    // else about it changed; the others are as they were.
-    let after = records_by_id(&app).await;
+    assert_swept_once(&app, &admin, &before, &due, &rotated).await;
+}
+
+/// Each token of `due` expired and each of `rotated` revoked, once: nothing else about them
+/// changed, the other tokens are as in `before`, and the counters and totals are exact.
+async fn assert_swept_once(
+    app: &App,
+    admin: &str,
+    before: &BTreeMap<Uuid, TokenItem>,
+    due: &BTreeSet<Uuid>,
+    rotated: &BTreeSet<Uuid>,
+) {
+    let after = records_by_id(app).await;
     assert_eq!(after.len(), before.len());
-    for (id, old) in &before {
+    for (id, old) in before {
         let status = match (due.contains(id), rotated.contains(id)) {
             (true, _) => StoredStatus::Expired,
             (_, true) => StoredStatus::Revoked,
@@ -235,14 +230,16 @@ async fn the_sweeper_under_faults_stops_at_its_deadline_and_expires_each_due_tok
         };
         assert_eq!(after[id], expected, "token {id}");
     }
-    // Counted once: the counters and the listing's totals are exact.
-    assert_eq!(counters(&app, "acme", None).await, [21, 4, 56]);
-    assert_eq!(counters(&app, "acme", Some("alice")).await, [10, 0, 56]);
-    assert_eq!(counters(&app, "acme", Some("bob")).await, [0, 4, 0]);
-    assert_eq!(counters(&app, "acme", Some("carol")).await, [10, 0, 0]);
-    assert_eq!(listed_total(&app, &admin, "expired").await, 56);
-    assert_eq!(listed_total(&app, &admin, "revoked").await, 4);
-    assert_eq!(listed_total(&app, &admin, "active").await, 21);
+    let users = [None, Some("alice"), Some("bob"), Some("carol")];
+    for (user, expected) in users
+        .into_iter()
+        .zip([[21, 4, 56], [10, 0, 56], [0, 4, 0], [10, 0, 0]])
+    {
+        assert_eq!(counters(app, "acme", user).await, expected, "{user:?}");
+    }
+    for (status, total) in [("expired", 56), ("revoked", 4), ("active", 21)] {
+        assert_eq!(listed_total(app, admin, status).await, total, "{status}");
+    }
 }
 
 // Bulk revocation.
@@ -308,13 +305,6 @@ async fn revoking_a_users_tokens_under_faults_resumes_and_revokes_each_once() {
         let late = Instant::now().saturating_duration_since(deadline);
         assert!(late <= LATE, "a call returned {late:?} after its deadline");
         let complete = matches!(outcome, Ok(done) if done.complete);
-        let active = app
-            .records()
-            .await
-            .iter()
-            .filter(|t| alice.contains(&t.id) && t.status == StoredStatus::Active)
-            .count();
-        eprintln!("revoke_user under faults: {active} of alice's tokens still active");
         calls.push(outcome.map_err(|e| e.to_string().chars().take(60).collect::<String>()));
         if complete {
             break;
@@ -330,12 +320,29 @@ async fn revoking_a_users_tokens_under_faults_resumes_and_revokes_each_once() {
     );
     app.faults().clear();
 
-    // Every token of alice's revoked, by this offboarding; everyone else's as it was.
-    let after = records_by_id(&app).await;
+    assert_revoked_once(&before, &records_by_id(&app).await, &alice, via);
+    // Revoked once: the counters are exact.
+    assert_eq!(counters(&app, "acme", Some("alice")).await, [0, 200, 0]);
+    assert_eq!(counters(&app, "acme", Some("bob")).await, [32, 0, 0]);
+    assert_eq!(counters(&app, "acme", None).await, [33, 200, 0]);
+    assert_eq!(listed_total(&app, &admin, "revoked").await, 200);
+    assert_eq!(listed_total(&app, &admin, "active").await, 33);
+
+    assert_verification_refuses(&app, &alice, &alice_minted, &bob_minted).await;
+}
+
+/// Every token of `revoked` revoked by the offboarding (by `idp`, `via`, reason
+/// `offboarded`), everyone else's as in `before`.
+fn assert_revoked_once(
+    before: &BTreeMap<Uuid, TokenItem>,
+    after: &BTreeMap<Uuid, TokenItem>,
+    revoked: &BTreeSet<Uuid>,
+    via: Option<&str>,
+) {
     assert_eq!(after.len(), before.len());
-    for (id, old) in &before {
+    for (id, old) in before {
         let now = &after[id];
-        if !alice.contains(id) {
+        if !revoked.contains(id) {
             assert_eq!(now, old, "token {id}");
             continue;
         }
@@ -345,14 +352,6 @@ async fn revoking_a_users_tokens_under_faults_resumes_and_revokes_each_once() {
         assert_eq!(now.revoked_via.as_deref(), via, "token {id}");
         assert_eq!(now.revocation_reason.as_deref(), Some("offboarded"));
     }
-    // Revoked once: the counters are exact.
-    assert_eq!(counters(&app, "acme", Some("alice")).await, [0, 200, 0]);
-    assert_eq!(counters(&app, "acme", Some("bob")).await, [32, 0, 0]);
-    assert_eq!(counters(&app, "acme", None).await, [33, 200, 0]);
-    assert_eq!(listed_total(&app, &admin, "revoked").await, 200);
-    assert_eq!(listed_total(&app, &admin, "active").await, 33);
-
-    assert_verification_refuses(&app, &alice, &alice_minted, &bob_minted).await;
 }
 
 /// Where verification looks: every credential of `revoked` says revoked, and the secrets of
@@ -581,11 +580,8 @@ async fn a_publisher_out_of_time_reports_every_record_it_did_not_send() {
         .iter()
         .map(|e| e["Detail"]["event_id"].as_str().unwrap().to_string())
         .collect();
-    eprintln!(
-        "out of time: {} events reached EventBridge, {} records reported failed",
-        reached.len(),
-        failed.len()
-    );
+    let (sent, unsent) = (reached.len(), failed.len());
+    eprintln!("out of time: {sent} events reached EventBridge, {unsent} records failed");
     assert!(!failed.is_empty(), "the stop came before the end");
     assert!(!reached.is_empty(), "the calls before the stop went out");
     // Lambda retries from the first failure on: every record before it was published, and
