@@ -11,7 +11,7 @@
 //! The load test under faults, switched on and off during the run, is in `tests/load/`.
 
 mod hang;
-// mod jobs;
+mod jobs;
 mod retries;
 
 #[path = "../spec/aws_stub.rs"]
