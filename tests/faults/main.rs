@@ -6,12 +6,14 @@
 //! | --- | --- |
 //! | `hang.rs` | every route and the authorizer answer within their budgets while DynamoDB hangs |
 //! | `retries.rs` | a write whose answer was lost is recognised when sent again, never doubled |
-//! | `jobs.rs` | the sweeper, bulk revocation and the lifecycle publisher resume and finish under faults |
+//! | `jobs.rs` | the sweeper and bulk revocation resume and finish under faults |
+//! | `publisher.rs` | the lifecycle publisher delivers every event, duplicates only as identical copies |
 //!
 //! The load test under faults, switched on and off during the run, is in `tests/load/`.
 
 mod hang;
 mod jobs;
+mod publisher;
 mod retries;
 
 #[path = "../spec/aws_stub.rs"]
