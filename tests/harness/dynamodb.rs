@@ -57,7 +57,7 @@ pub fn dynamodb_counted(endpoint: &str, counter: RequestCounter) -> aws_sdk_dyna
 /// on (`Budget::API`: per-attempt and per-operation timeouts, retries with jitter).
 pub fn dynamodb_for_service(endpoint: &str, counter: RequestCounter) -> aws_sdk_dynamodb::Client {
     capture::install_log_capture();
-    let budget = api_tokens::Budget::API;
+    let budget = api_tokens::Budget::API.in_effect();
     let conf = builder(endpoint, counter)
         .timeout_config(budget.timeout_config())
         .retry_config(budget.retry_config())

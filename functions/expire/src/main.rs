@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
         let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
         let service = &service;
         async move {
-            let stop_at = Budget::EVENTS.stop_at(deadline);
+            let stop_at = Budget::EVENTS.in_effect().stop_at(deadline);
             let moved = service.sweep_expired_until(Some(stop_at)).await?;
             Ok::<_, Error>(json!({ "moved": moved }))
         }

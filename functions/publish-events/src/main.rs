@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let sink = &EventBridgeSink::from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-        let stop_at = Budget::EVENTS.stop_at(deadline);
+        let stop_at = Budget::EVENTS.in_effect().stop_at(deadline);
         Ok::<_, Error>(lifecycle::publish_until(sink, &event.payload, Some(stop_at)).await?)
     }))
     .await

@@ -26,8 +26,10 @@ pub const MAX_APIS: usize = 1024;
 #[error("route declarations unavailable: {0}")]
 pub struct SourceError(pub String);
 
-/// How long a refresh waits when a stale answer is cached.
-const REFRESH_WAIT: Duration = crate::config::Budget::AUTHORIZER.attempt;
+/// How long a refresh waits when a stale answer is cached: one attempt's time.
+fn refresh_wait() -> Duration {
+    crate::config::Budget::AUTHORIZER.in_effect().attempt
+}
 
 /// Where declarations are read from.
 pub trait DeclarationSource: Send + Sync {
@@ -110,9 +112,9 @@ impl<D: DeclarationSource> Declarations<D> {
         let read = match &cached {
             // A refresh with a stale answer to fall back on gets one attempt's time, so a
             // slow SSM costs no request its answer.
-            Some(_) => tokio::time::timeout(REFRESH_WAIT, read)
+            Some(_) => tokio::time::timeout(refresh_wait(), read)
                 .await
-                .unwrap_or_else(|_| Err(SourceError(format!("no answer within {REFRESH_WAIT:?}")))),
+                .unwrap_or_else(|_| Err(SourceError("no answer within one attempt's time".into()))),
             None => read.await,
         };
         let lookup = match read {
@@ -240,7 +242,7 @@ mod tests {
         d.source.hang.store(true, Ordering::SeqCst);
         let started = tokio::time::Instant::now();
         assert!(matches!(d.lookup("abc").await, Ok(Lookup::Declared(_))));
-        assert_eq!(started.elapsed(), REFRESH_WAIT);
+        assert_eq!(started.elapsed(), refresh_wait());
         // Without a stale value the read is the caller's to bound (the authorizer's deadline).
         let unbounded = tokio::time::timeout(Duration::from_secs(30), d.lookup("other")).await;
         assert!(unbounded.is_err());

@@ -137,7 +137,7 @@ pub async fn handle_with<S: TokenStore, D: DeclarationSource>(
     routes: Option<&Declarations<D>>,
     event: Value,
 ) -> Result<Value, AuthorizerError> {
-    let within = Budget::AUTHORIZER.answer;
+    let within = Budget::AUTHORIZER.in_effect().answer;
     let answer = async {
         if event.get("version").and_then(Value::as_str) == Some("2.0") {
             return http_api(service, routes, &event).await;

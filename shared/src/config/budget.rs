@@ -21,7 +21,12 @@
 //! request, not ten. The API's 3 s is a tenth of API Gateway's 30 s integration limit and
 //! half the function's timeout, so the function always answers before Lambda kills it.
 //! `template.yaml`'s timeouts are checked against this table by a test.
+//!
+//! `TIME_BUDGET_SCALE` (1..=100, default 1) multiplies every budget in effect
+//! ([`Budget::in_effect`]): for a test machine whose DynamoDB Local answers far slower than
+//! DynamoDB (the README's test command sets 10, its fault tests run at 1). Never set it in AWS.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::retry::RetryConfig;
@@ -77,6 +82,27 @@ impl Budget {
         max_backoff: Duration::from_millis(1000),
     };
 
+    /// This budget multiplied by `TIME_BUDGET_SCALE` (read once per process): what the
+    /// service runs on. Every use at run time goes through it.
+    pub fn in_effect(self) -> Self {
+        static SCALE: OnceLock<u32> = OnceLock::new();
+        let scale =
+            *SCALE.get_or_init(|| parse_scale(std::env::var("TIME_BUDGET_SCALE").ok().as_deref()));
+        self.times(scale)
+    }
+
+    /// Every duration of this budget `n` times as long.
+    pub fn times(self, n: u32) -> Self {
+        Self {
+            answer: self.answer * n,
+            attempt: self.attempt * n,
+            operation: self.operation * n,
+            attempts: self.attempts,
+            backoff: self.backoff * n,
+            max_backoff: self.max_backoff * n,
+        }
+    }
+
     /// The SDK's timeouts for this budget.
     pub fn timeout_config(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
@@ -96,7 +122,7 @@ impl Budget {
 
     /// How long before the invocation's deadline a handler stops starting work: one whole
     /// operation and a second to report, so a call in flight ends before Lambda's timeout.
-    pub const fn margin(&self) -> Duration {
+    pub fn margin(&self) -> Duration {
         self.operation.saturating_add(Duration::from_secs(1))
     }
 
@@ -120,6 +146,14 @@ impl Budget {
             .saturating_sub(self.margin());
         Instant::now() + left
     }
+}
+
+/// `TIME_BUDGET_SCALE`'s value: 1..=100, anything else 1.
+fn parse_scale(value: Option<&str>) -> u32 {
+    value
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| (1..=100).contains(n))
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -147,6 +181,21 @@ mod tests {
         assert_eq!(r.max_attempts(), 3);
         assert_eq!(r.initial_backoff(), Duration::from_millis(10));
         assert_eq!(r.max_backoff(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_scale_multiplies_every_duration_and_only_a_sane_one_counts() {
+        let b = Budget::AUTHORIZER.times(10);
+        assert_eq!(b.answer, Duration::from_secs(10));
+        assert_eq!(b.attempt, Duration::from_secs(3));
+        assert_eq!(b.operation, Duration::from_secs(9));
+        assert_eq!(b.attempts, 3);
+        assert_eq!(b.max_backoff, Duration::from_secs(1));
+        assert_eq!(parse_scale(None), 1);
+        assert_eq!(parse_scale(Some("10")), 10);
+        for bad in ["0", "101", "-1", "2.5", "ten", ""] {
+            assert_eq!(parse_scale(Some(bad)), 1, "{bad}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::config::error::ConfigError;
 /// chain ([`sdk_config`]), on the API functions' time budget ([`Budget::API`]), so a hung
 /// DynamoDB Local gets the same 503 as a hung DynamoDB.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let budget = Budget::API;
+    let budget = Budget::API.in_effect();
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await)
         .timeout_config(budget.timeout_config())
         .retry_config(budget.retry_config())
@@ -40,6 +40,7 @@ pub fn lambda_sdk_config_from(
     get: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     budget: Budget,
 ) -> Result<aws_config::SdkConfig, ConfigError> {
+    let budget = budget.in_effect();
     use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
     let set = |var: &'static str| {
         get(var).filter(|v| !v.is_empty()).ok_or(ConfigError {

@@ -16,6 +16,7 @@
 //! | `LAST_USED_INTERVAL_SECONDS` | a token's use is recorded at most this often (0: never) | `60` |
 //! | `ROUTE_SCOPES_PARAMETER_PREFIX` | the authorizer reads each API's route-scope declarations from the SSM parameter `<prefix><apiId>` | unset: no route checks |
 //! | `ROUTE_SCOPES_REFRESH_SECONDS` | seconds the authorizer keeps an API's declarations (0..=3600) | `60` |
+//! | `TIME_BUDGET_SCALE` | multiplies every time budget (`budget.rs`), 1..=100: for test machines only | `1` |
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
 

@@ -63,7 +63,7 @@ pub async fn serve<S: TokenStore>(
     operations: &[Operation],
 ) -> Result<Response<Body>, Infallible> {
     let instance = req.uri().path().to_string();
-    let within = Budget::API.answer_within(lambda_deadline(&req));
+    let within = Budget::API.in_effect().answer_within(lambda_deadline(&req));
     // Boxed for the same reason as `TokenService::verify_cached`: a shallower future type.
     let response =
         match tokio::time::timeout(within, Box::pin(dispatch(service, &req, operations))).await {

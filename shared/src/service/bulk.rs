@@ -34,8 +34,13 @@ const REVOCATION_LANES: usize = 4;
 const BATCH_ATTEMPTS: u32 = 3;
 
 /// Time kept in reserve before the deadline when revoking a user's tokens: another page is
-/// started only with more than this left, and a page still running then is dropped.
-const USER_REVOCATION_MARGIN: std::time::Duration = crate::config::Budget::EVENTS.margin();
+/// started only with more than this left.
+fn user_revocation_margin() -> std::time::Duration {
+    crate::config::Budget::EVENTS.in_effect().margin()
+}
+
+/// How long before the deadline a page still running is dropped.
+const PAGE_CUTOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The result of revoking a user's tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -105,7 +110,12 @@ impl<S: TokenStore> TokenService<S> {
                 via,
                 ..self.revocation(tenant_id, Some(user_id), Uuid::nil(), actor, reason)
             };
-            let stop_at = deadline.map(|d| d.checked_sub(USER_REVOCATION_MARGIN).unwrap_or(d));
+            // A page still running a second before the deadline is dropped, so the handler
+            // can answer before Lambda stops it. A deadline already that close lets the page
+            // run (its calls are bounded by the SDK's budget): every call makes progress.
+            let stop_at = deadline
+                .and_then(|d| d.checked_sub(PAGE_CUTOFF))
+                .filter(|at| *at > Instant::now());
             let revoked = self.revoke_page(&page, &revocation, &mut done);
             let finished = match stop_at {
                 Some(at) => tokio::time::timeout_at(at.into(), revoked).await.ok(),
@@ -128,7 +138,7 @@ impl<S: TokenStore> TokenService<S> {
                 }
             };
             if deadline.is_some_and(|d| {
-                d.saturating_duration_since(Instant::now()) < USER_REVOCATION_MARGIN
+                d.saturating_duration_since(Instant::now()) < user_revocation_margin()
             }) {
                 break;
             }

@@ -95,7 +95,7 @@ impl<S: TokenStore> TokenService<S> {
         let ip = ip.map(|ip| ip.to_canonical().to_string());
         let interval = Duration::from_std(self.touch_interval).unwrap_or_default();
         // One attempt's time at most: a slow table must not cost the caller its answer.
-        let within = crate::config::Budget::AUTHORIZER.attempt;
+        let within = crate::config::Budget::AUTHORIZER.in_effect().attempt;
         match tokio::time::timeout(within, self.store.touch(id, time::now(), ip, interval)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {

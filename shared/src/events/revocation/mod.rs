@@ -243,15 +243,6 @@ async fn handle_sqs<S: TokenStore>(
             .and_then(Value::as_str)
             .and_then(|arn| arn.rsplit(':').next())
             .unwrap_or("unknown");
-        // Too close to the deadline to start another message: it is delivered again rather
-        // than cut short by Lambda's timeout (which would redeliver the whole batch).
-        if deadline.is_some_and(|d| {
-            d.saturating_duration_since(Instant::now()) < crate::config::Budget::EVENTS.margin()
-        }) {
-            tracing::warn!(message_id = %message_id, "left for the next delivery: the invocation's deadline is near");
-            failures.push(message_id.to_string());
-            continue;
-        }
         let pass = continuation::pass_of(record);
         let delivery = Delivery {
             id: message_id,
