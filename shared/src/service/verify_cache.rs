@@ -24,7 +24,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock is the OS monotonic clock, except in a test whose runtime pauses it: the tests
+// then step past a TTL without sleeping.
+use tokio::time::Instant;
 
 use ring::digest;
 
@@ -213,9 +217,9 @@ pub(crate) const MAX_TOUCHED: usize = 10_000;
 /// none is, the oldest eighth (a token dropped early is recorded again at its next use, once;
 /// the store's condition still keeps it to once per interval overall). Never clears the map.
 pub(crate) fn make_room_in_touched(
-    touched: &mut HashMap<uuid::Uuid, Instant>,
+    touched: &mut HashMap<uuid::Uuid, std::time::Instant>,
     max: usize,
-    now: Instant,
+    now: std::time::Instant,
     interval: Duration,
 ) {
     if touched.len() < max {
@@ -225,7 +229,7 @@ pub(crate) fn make_room_in_touched(
     if touched.len() < max {
         return;
     }
-    let mut by_age: Vec<(Instant, uuid::Uuid)> =
+    let mut by_age: Vec<(std::time::Instant, uuid::Uuid)> =
         touched.iter().map(|(id, at)| (*at, *id)).collect();
     let cut = (max / 8).clamp(1, by_age.len());
     by_age.select_nth_unstable(cut - 1);
@@ -382,21 +386,49 @@ mod tests {
         assert_eq!(m.order.first_key_value().map(|(_, k)| *k), Some(key("b")));
     }
 
-    #[test]
-    fn a_verified_entry_expires_after_the_ttl_even_after_a_flood() {
+    #[tokio::test(start_paused = true)]
+    async fn a_verified_entry_expires_after_the_ttl_even_after_a_flood() {
         let c = VerifyCache::with_capacities(1, 4, 4);
         c.put("real", Ok(alice()), None);
         for i in 0..100 {
             c.put(&format!("forged-{i}"), Err(Rejection::Unknown), None);
         }
         assert_eq!(c.get("real"), Some(Ok(alice())));
-        std::thread::sleep(Duration::from_millis(1_050));
+        tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(c.get("real"), None);
+    }
+
+    /// The documented revocation delay: a token revoked elsewhere after this instance verified
+    /// it keeps passing here for at most `AUTH_CACHE_TTL_SECONDS`; then the cache has no answer,
+    /// the table is read again and the refusal is what the cache holds.
+    #[tokio::test(start_paused = true)]
+    async fn a_revoked_token_passes_for_at_most_the_ttl() {
+        let c = VerifyCache::new(5);
+        c.put("tok", Ok(alice()), None);
+        // Revoked in the table now: this instance does not know.
+        tokio::time::advance(Duration::from_millis(4_999)).await;
+        assert_eq!(c.get("tok"), Some(Ok(alice())));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(c.get("tok"), None);
+        c.put("tok", Err(Rejection::Revoked), None);
+        assert_eq!(c.get("tok"), Some(Err(Rejection::Revoked)));
+    }
+
+    /// A refusal is remembered for the TTL too (a forgery costs one read per TTL), and then
+    /// forgotten: a token whose answer changed is read again.
+    #[tokio::test(start_paused = true)]
+    async fn a_negative_answer_lasts_the_ttl_and_no_longer() {
+        let c = VerifyCache::new(5);
+        c.put("tok", Err(Rejection::Mismatch), None);
+        tokio::time::advance(Duration::from_millis(4_999)).await;
+        assert_eq!(c.get("tok"), Some(Err(Rejection::Mismatch)));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(c.get("tok"), None);
     }
 
     #[test]
     fn a_full_touched_map_is_trimmed_not_cleared() {
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let interval = Duration::from_secs(60);
         let mut touched = HashMap::new();
         let ids: Vec<uuid::Uuid> = (0..MAX_TOUCHED).map(|_| uuid::Uuid::now_v7()).collect();

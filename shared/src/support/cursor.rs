@@ -241,6 +241,26 @@ mod tests {
         assert_eq!(foreign.open(&BINDING, &cursor), Err(InvalidCursor));
     }
 
+    /// `CURSOR_KEYS` rotation: the first key seals, so a new key put first takes over at once,
+    /// and the old one can be dropped once the cursors it sealed have gone stale.
+    #[test]
+    fn new_cursors_are_sealed_with_the_first_key() {
+        let (k1, k2) = (vec![1u8; 32], vec![2u8; 32]);
+        let first_only = CursorCodec::new(std::slice::from_ref(&k1)).unwrap();
+        let second_only = CursorCodec::new(std::slice::from_ref(&k2)).unwrap();
+        for keys in [vec![k1.clone(), k2.clone()], vec![k1.clone()]] {
+            let cursor = CursorCodec::new(&keys).unwrap().seal(&BINDING, POSITION);
+            assert_eq!(first_only.open(&BINDING, &cursor), Ok(POSITION.into()));
+            assert_eq!(second_only.open(&BINDING, &cursor), Err(InvalidCursor));
+        }
+        // And the other way round: with k2 first, only k2 opens what it seals.
+        let cursor = CursorCodec::new(&[k2, k1])
+            .unwrap()
+            .seal(&BINDING, POSITION);
+        assert_eq!(second_only.open(&BINDING, &cursor), Ok(POSITION.into()));
+        assert_eq!(first_only.open(&BINDING, &cursor), Err(InvalidCursor));
+    }
+
     #[test]
     fn garbage_is_rejected_without_panicking() {
         let c = codec();
