@@ -84,9 +84,18 @@ async fn an_event_without_authorizer_context_is_401() {
     assert_eq!(json_of(&resp)["type"], "/problems/unauthorized");
 }
 
+/// An endpoint nothing listens on: a port the OS just handed out and took back (not a fixed
+/// port some other process may hold).
+fn unreachable_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
 #[tokio::test]
 async fn an_unreachable_dynamodb_is_503_with_retry_after_not_401() {
-    let dead = dynamodb("http://127.0.0.1:9");
+    let dead = dynamodb(&unreachable_endpoint());
     let service = std::sync::Arc::new(TokenService::new(
         DynamoStore::new(dead, "unreachable"),
         &test_config("unreachable"),

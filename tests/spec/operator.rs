@@ -530,10 +530,23 @@ async fn create_keys_makes_two_fresh_keys_the_functions_can_load() {
     }
 }
 
+/// The values `create-keys` asked SSM to store, by parameter name.
+fn put_values(stub: &AwsStub) -> Vec<(String, String)> {
+    stub.requests()
+        .iter()
+        .filter(|r| r.target == "AmazonSSM.PutParameter")
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            let field = |k: &str| body[k].as_str().unwrap().to_string();
+            (field("Name"), field("Value"))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn create_keys_never_replaces_an_existing_key() {
-    let (cursor, hash) = keys();
-    let (_stub, report, config) = create_keys(vec![(HASH_PARAMETER.into(), hash.clone())]).await;
+    let (_, hash) = keys();
+    let (stub, report, config) = create_keys(vec![(HASH_PARAMETER.into(), hash.clone())]).await;
     assert!(
         report.contains(&format!("created {CURSOR_PARAMETER}")),
         "{report}"
@@ -542,6 +555,17 @@ async fn create_keys_never_replaces_an_existing_key() {
         report.contains(&format!("kept {HASH_PARAMETER}")),
         "{report}"
     );
+    // The kept key is the one loaded; the created one is what was stored, and a new key.
     assert_eq!(config.token_hash_key, STANDARD.decode(&hash).unwrap());
-    assert_ne!(config.cursor_keys[0], STANDARD.decode(&cursor).unwrap());
+    let created: Vec<String> = put_values(&stub)
+        .into_iter()
+        .filter(|(name, _)| name == CURSOR_PARAMETER)
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(created.len(), 1, "one cursor key put: {created:?}");
+    assert_eq!(
+        config.cursor_keys,
+        vec![STANDARD.decode(&created[0]).unwrap()]
+    );
+    assert_ne!(config.cursor_keys[0], config.token_hash_key);
 }

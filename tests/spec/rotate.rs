@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use api_tokens::domain::verification::Rejection;
 use api_tokens::model::Status;
 use api_tokens::service::listing::ListQuery;
-use api_tokens::service::CreateInput;
+use api_tokens::service::{CreateInput, VerifyError};
 use api_tokens::time;
 use integration_tests::{principal, App};
 use serde_json::{json, Value};
@@ -68,7 +69,11 @@ async fn rotation_mints_a_copy_with_a_new_secret_and_revokes_the_old_token_at_on
     assert_eq!(old["revocation_reason"], "rotated");
     assert_eq!(old["revoked_by"], "alice");
     assert_eq!(old["rotated_to"], new_id);
-    assert!(app.service.verify(old_secret).await.is_err());
+    let refused = app.service.verify(old_secret).await;
+    assert!(
+        matches!(refused, Err(VerifyError::Rejected(Rejection::Revoked))),
+        "{refused:?}"
+    );
     let me = app.service.verify(new_secret).await.unwrap();
     assert_eq!(me.token_id, new_id);
 }

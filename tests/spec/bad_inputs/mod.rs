@@ -125,7 +125,11 @@ fn truncated(s: &str) -> &str {
 #[tokio::test]
 async fn every_bad_input_gets_its_exact_problem_and_writes_nothing() {
     let cases = cases();
-    assert!(cases.len() >= 60, "the catalog has {} cases", cases.len());
+    assert_eq!(
+        cases.len(),
+        readme_claim(),
+        "the README's count is the catalog's"
+    );
     let app = App::start_with(&[("LAST_USED_INTERVAL_SECONDS", "0")]).await;
     let f = fixtures(&app).await;
     let mut before = snapshot(&app).await;
@@ -154,6 +158,22 @@ async fn every_bad_input_gets_its_exact_problem_and_writes_nothing() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// The catalog's size as the README states it ("The catalog has N requests").
+fn readme_claim() -> usize {
+    let readme = include_str!("../../../README.md");
+    let (_, after) = readme
+        .split_once("The catalog has ")
+        .expect("the README states the catalog's size");
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().expect("a number of cases")
+}
+
+/// Adding or removing a case means saying so in the README: the count it claims is exact.
+#[test]
+fn the_catalog_has_exactly_as_many_cases_as_the_readme_claims() {
+    assert_eq!(cases().len(), readme_claim());
 }
 
 #[test]

@@ -121,8 +121,9 @@ async fn a_record_that_can_never_be_read_is_skipped_and_the_rest_published() {
 async fn an_invocation_that_is_not_a_stream_event_is_an_error() {
     let bridge = EventBridge::start().await;
     let not_a_stream = json!({"detail-type": "Scheduled Event", "detail": {}});
-    assert!(lifecycle::publish(&bridge.sink, &not_a_stream)
-        .await
-        .is_err());
+    assert_eq!(
+        lifecycle::publish(&bridge.sink, &not_a_stream).await,
+        Err(lifecycle::NotAStreamEvent)
+    );
     assert!(bridge.requests().is_empty());
 }
