@@ -498,16 +498,15 @@ mod tests {
     async fn a_page_still_running_a_second_before_the_deadline_is_dropped() {
         // Each batch takes an hour; the deadline is 11 s away.
         let store = Slow::new(23, Duration::from_secs(3600));
-        let started = tokio::time::Instant::now();
         let deadline = Instant::now() + PAGE_CUTOFF + Duration::from_secs(10);
         let done = revoke_frank(&store, deadline).await;
-        let took = started.elapsed();
+        let left = tokio::time::Instant::from_std(deadline) - tokio::time::Instant::now();
         assert!(!done.complete);
         assert_eq!(done.revoked, 0, "no batch finished");
         assert_eq!(store.active(), 23);
         assert!(
-            took >= Duration::from_secs(10) && took < Duration::from_secs(11),
-            "dropped {took:?} after the start, a second before the deadline"
+            left > Duration::from_millis(900) && left <= PAGE_CUTOFF,
+            "dropped {left:?} before the deadline"
         );
     }
 
