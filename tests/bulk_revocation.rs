@@ -14,6 +14,31 @@ use serde_json::json;
 #[allow(dead_code)]
 mod aws_stub;
 
+#[path = "spec/revocation_events/verification.rs"]
+#[allow(dead_code)]
+mod verification;
+use verification::{assert_refused_as_revoked, credentials_of, table, tenant_counts};
+
+/// `n` tokens of `user` minted through the service (real secrets, for `verify`).
+async fn mint_secrets(app: &App, user: &str, n: usize) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for _ in 0..n {
+        secrets.push(app.mint_with("acme", user, &[], Default::default()).await.1);
+    }
+    secrets
+}
+
+/// Every credential of `user` has `status`; there are `n`.
+async fn assert_credentials(app: &App, user: &str, n: usize, status: &str) {
+    let credentials = credentials_of(app, "acme", user).await;
+    assert_eq!(credentials.len(), n, "{user}'s credentials");
+    let other: Vec<_> = credentials.iter().filter(|(_, s)| *s != status).collect();
+    assert!(
+        other.is_empty(),
+        "{user}'s credentials not {status}: {other:?}"
+    );
+}
+
 /// One heavy test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -21,7 +46,8 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 async fn revoking_a_user_with_2000_tokens_revokes_each_exactly_once() {
     let _serial = SERIAL.lock().await;
     let app = App::start().await;
-    let tokens = app.seed("acme", "mallory", 2000).await;
+    let tokens = app.seed("acme", "mallory", 1998).await;
+    let minted = mint_secrets(&app, "mallory", 2).await;
     let others = app.seed("acme", "bob", 5).await;
     let event = fixture(
         "eventbridge-revoke-user-tokens.json",
@@ -65,16 +91,23 @@ async fn revoking_a_user_with_2000_tokens_revokes_each_exactly_once() {
     assert!(revoked_at.len() <= 4, "one revocation time per page");
     assert_eq!(
         records.iter().filter(|t| t.user_id == "mallory").count(),
-        tokens.len()
+        tokens.len() + minted.len()
     );
     for t in &others {
         let now = app.service.store().get(t.id).await.unwrap().unwrap();
         assert_eq!(now.status, StoredStatus::Active);
     }
+    // Where verification reads; the tenant's counters.
+    assert_credentials(&app, "mallory", 2000, "revoked").await;
+    assert_refused_as_revoked(&app, &[&minted[0], &minted[1]]).await;
+    assert_credentials(&app, "bob", 5, "active").await;
+    assert_eq!(tenant_counts(&app, "acme").await, (5, 2000));
+    let before = table(&app).await;
     let replay = revocation::handle(&app.service, &revocation_options(), event, None)
         .await
         .unwrap();
     assert_eq!(replay["done"], "nothing to do");
+    assert_eq!(table(&app).await, before, "a replay changes nothing");
 }
 
 /// Without a continuation queue (`REVOCATION_QUEUE_URL` unset) an incomplete job falls back
@@ -83,7 +116,8 @@ async fn revoking_a_user_with_2000_tokens_revokes_each_exactly_once() {
 async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
     let _serial = SERIAL.lock().await;
     let app = App::start().await;
-    app.seed("acme", "erin", 700).await;
+    app.seed("acme", "erin", 699).await;
+    let minted = mint_secrets(&app, "erin", 1).await;
     let body = json!({"tenant_id": "acme", "user_id": "erin", "reason": "offboarded"}).to_string();
     let batch = sqs_batch(&[("m-1".to_string(), body)]);
 
@@ -120,7 +154,11 @@ async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
         assert!(deliveries < 5);
     }
     assert!(deliveries >= 2, "the deadline cut the first delivery short");
+    assert_credentials(&app, "erin", 700, "revoked").await;
+    assert_refused_as_revoked(&app, &[&minted[0]]).await;
+    assert_eq!(tenant_counts(&app, "acme").await, (0, 700));
     // A duplicate delivery after that finds nothing to do.
+    let before = table(&app).await;
     let r = revocation::handle(&app.service, &revocation_options(), batch, None)
         .await
         .unwrap();
@@ -130,6 +168,11 @@ async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
         (0, 700),
         "nothing skipped, nothing counted twice"
     );
+    assert_eq!(
+        table(&app).await,
+        before,
+        "a duplicate delivery changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +181,8 @@ async fn a_user_with_far_more_tokens_than_one_pass_is_revoked_through_continuati
     let app = App::start().await;
     // 20 passes of 20 tokens for mallory, through the queue, in batches with other jobs.
     let (page, n) = (20, 400);
-    app.seed("acme", "mallory", n).await;
+    app.seed("acme", "mallory", n - 1).await;
+    let minted = mint_secrets(&app, "mallory", 1).await;
     app.seed("acme", "trent", 50).await;
     let single = app.seed("acme", "peggy", 1).await;
     let bystanders = app.seed("acme", "bob", 3).await;
@@ -194,6 +238,12 @@ async fn a_user_with_far_more_tokens_than_one_pass_is_revoked_through_continuati
     assert_eq!(counts("trent").await, (0, 50));
     assert_eq!(counts("peggy").await, (0, 1));
     assert_eq!(counts("bob").await, (3, 0));
+    assert_eq!(tenant_counts(&app, "acme").await, (3, n as i64 + 51));
+    assert_credentials(&app, "mallory", n, "revoked").await;
+    assert_credentials(&app, "trent", 50, "revoked").await;
+    assert_credentials(&app, "peggy", 1, "revoked").await;
+    assert_credentials(&app, "bob", 3, "active").await;
+    assert_refused_as_revoked(&app, &[&minted[0]]).await;
     for t in app.records().await {
         match t.user_id.as_str() {
             "mallory" => {

@@ -2,7 +2,6 @@
 //! (see `api_tokens::events::revocation`).
 
 use api_tokens::{Budget, Keys};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api_tokens::events::revocation;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -16,18 +15,11 @@ async fn main() -> Result<(), Error> {
     let options =
         revocation::Options::from_env(&api_tokens::config::lambda_sdk_config(Budget::EVENTS)?)?;
     run(service_fn(|event: LambdaEvent<Value>| {
-        let deadline = deadline(event.context.deadline);
+        let deadline = Some(revocation::deadline(event.context.deadline));
         let (service, options) = (&service, &options);
         async move {
             Ok::<_, Error>(revocation::handle(service, options, event.payload, deadline).await?)
         }
     }))
     .await
-}
-
-/// The invocation's deadline (epoch milliseconds) as an `Instant`.
-fn deadline(epoch_ms: u64) -> Option<Instant> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-    let left = Duration::from_millis(epoch_ms).checked_sub(now)?;
-    Some(Instant::now() + left)
 }

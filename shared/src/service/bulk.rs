@@ -283,3 +283,241 @@ fn lanes(items: &[TokenItem]) -> BTreeMap<u32, Vec<&TokenItem>> {
     }
     lanes
 }
+
+/// The deadline logic of [`TokenService::revoke_user`], over a store whose batches take as
+/// long as a test says, on tokio's paused clock: the margin kept before the deadline, the
+/// page dropped at [`PAGE_CUTOFF`], and a deadline far enough to finish in one call.
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::events::revocation::{self, Done};
+    use crate::store::{Amendment, Counts, Credential, Once, RotateOutcome, Rotation, SweepStep};
+
+    /// A user's active tokens in memory: pages of them by id, revoked in batches that each
+    /// take `latency` (tokio's clock).
+    #[derive(Clone)]
+    struct Slow {
+        active: Arc<Mutex<Vec<TokenItem>>>,
+        latency: Duration,
+        pages: Arc<AtomicUsize>,
+    }
+
+    impl Slow {
+        fn new(n: usize, latency: Duration) -> Self {
+            let mut active: Vec<TokenItem> = (0..n).map(|_| token()).collect();
+            active.sort_by_key(|t| t.id.to_string());
+            Self {
+                active: Arc::new(Mutex::new(active)),
+                latency,
+                pages: Default::default(),
+            }
+        }
+
+        fn active(&self) -> usize {
+            self.active.lock().unwrap().len()
+        }
+
+        fn pages(&self) -> usize {
+            self.pages.load(Ordering::SeqCst)
+        }
+    }
+
+    fn token() -> TokenItem {
+        let now = crate::support::time::now();
+        TokenItem {
+            id: Uuid::now_v7(),
+            tenant_id: "acme".into(),
+            user_id: "frank".into(),
+            name: "laptop".into(),
+            description: None,
+            prefix: "tkn_laptop".into(),
+            scopes: vec![],
+            status: StoredStatus::Active,
+            created_by: "frank".into(),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            last_used_ip: None,
+            expires_at: None,
+            revoked_at: None,
+            revoked_by: None,
+            revoked_via: None,
+            revocation_reason: None,
+            metadata: Default::default(),
+            allowed_ips: vec![],
+            rotated_from: None,
+            rotated_to: None,
+            updated_by: None,
+        }
+    }
+
+    impl TokenStore for Slow {
+        async fn page(&self, q: &PageRequest<'_>) -> Result<Page, StoreError> {
+            self.pages.fetch_add(1, Ordering::SeqCst);
+            let active = self.active.lock().unwrap();
+            let after: Vec<&TokenItem> = active
+                .iter()
+                .filter(|t| q.start_after.is_none_or(|a| t.id.to_string().as_str() > a))
+                .collect();
+            let items: Vec<TokenItem> = after
+                .iter()
+                .take(q.limit as usize)
+                .map(|t| (*t).clone())
+                .collect();
+            Ok(Page {
+                more: after.len() > items.len(),
+                last_key: items.last().map(|t| t.id.to_string()),
+                items,
+                ..Page::default()
+            })
+        }
+        async fn revoke_batch(
+            &self,
+            changes: &[(TokenItem, TokenItem)],
+            _: Timestamp,
+        ) -> Result<bool, StoreError> {
+            tokio::time::sleep(self.latency).await;
+            let mut active = self.active.lock().unwrap();
+            active.retain(|t| !changes.iter().any(|(old, _)| old.id == t.id));
+            Ok(true)
+        }
+        async fn insert(
+            &self,
+            _: &TokenItem,
+            _: &str,
+            _: Option<Timestamp>,
+            _: Option<&Once>,
+        ) -> Result<Option<Once>, StoreError> {
+            unreachable!("revoke_user creates nothing")
+        }
+        async fn rotate(&self, _: &Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+            unreachable!("revoke_user rotates nothing")
+        }
+        async fn held(&self, _: &str) -> Result<Option<Once>, StoreError> {
+            unreachable!("revoke_user has no idempotency key")
+        }
+        async fn amend(&self, _: &Amendment<'_>) -> Result<Option<TokenItem>, StoreError> {
+            unreachable!("revoke_user amends nothing")
+        }
+        async fn get(&self, _: Uuid) -> Result<Option<TokenItem>, StoreError> {
+            unreachable!("revoke_user reads pages only")
+        }
+        async fn credential(&self, _: Uuid) -> Result<Option<Credential>, StoreError> {
+            unreachable!("revoke_user verifies nothing")
+        }
+        async fn revoke_credential(&self, _: Uuid, _: &str, _: &str) -> Result<bool, StoreError> {
+            unreachable!("every record decodes")
+        }
+        async fn revoke(&self, _: &Revocation<'_>) -> Result<RevokeOutcome, StoreError> {
+            unreachable!("every batch is written")
+        }
+        async fn counts(&self, _: &str, _: Option<&str>) -> Result<Counts, StoreError> {
+            unreachable!("revoke_user counts nothing")
+        }
+        async fn batch_get(&self, _: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
+            unreachable!("revoke_user reads pages only")
+        }
+        async fn touch(
+            &self,
+            _: Uuid,
+            _: Timestamp,
+            _: Option<String>,
+            _: chrono::Duration,
+        ) -> Result<bool, StoreError> {
+            unreachable!("revoke_user records no use")
+        }
+        async fn expire_due(
+            &self,
+            _: u32,
+            _: Timestamp,
+            _: i32,
+            _: Option<&str>,
+        ) -> Result<SweepStep, StoreError> {
+            unreachable!("revoke_user sweeps nothing")
+        }
+    }
+
+    /// Tokens a page in these tests.
+    const PAGE: i32 = 5;
+
+    fn service(store: &Slow) -> TokenService<Slow> {
+        const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let config = crate::Config::from_lookup(|k| match k {
+            "TABLE_NAME" => Some("t".into()),
+            "CURSOR_KEYS" | "TOKEN_HASH_KEY" => Some(KEY.into()),
+            _ => None,
+        })
+        .unwrap();
+        TokenService::new(store.clone(), &config).with_user_revocation_page(PAGE)
+    }
+
+    async fn revoke_frank(store: &Slow, deadline: Instant) -> BulkRevocation {
+        service(store)
+            .revoke_user("acme", "frank", "idp", None, None, Some(deadline))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_more_than_the_margin_left_after_each_page_every_page_is_revoked_in_one_call() {
+        let store = Slow::new(23, Duration::ZERO);
+        let deadline = Instant::now() + user_revocation_margin() + Duration::from_secs(30);
+        let done = revoke_frank(&store, deadline).await;
+        assert!(done.complete);
+        assert_eq!(done.revoked, 23);
+        assert_eq!(store.pages(), 5, "pages of 5, 5, 5, 5 and 3");
+        assert_eq!(store.active(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_the_deadline_within_the_margin_after_the_first_page_the_call_stops_incomplete() {
+        let store = Slow::new(23, Duration::ZERO);
+        let deadline = Instant::now() + user_revocation_margin() - Duration::from_millis(1);
+        let done = revoke_frank(&store, deadline).await;
+        assert!(!done.complete);
+        assert_eq!(done.revoked, PAGE as usize, "the first page only");
+        assert_eq!(store.pages(), 1);
+        assert_eq!(store.active(), 23 - PAGE as usize);
+
+        // Through the revocation handler's one path: incomplete, to be continued.
+        let revoke =
+            revocation::parse(&serde_json::json!({"tenant_id": "acme", "user_id": "frank"}))
+                .unwrap();
+        let done = revocation::apply(&service(&store), &revoke, "idp", None, Some(deadline))
+            .await
+            .unwrap();
+        assert_eq!(done, Done::Incomplete(PAGE as usize));
+        assert_eq!(store.active(), 23 - 2 * PAGE as usize);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_page_still_running_a_second_before_the_deadline_is_dropped() {
+        // Each batch takes an hour; the deadline is 11 s away.
+        let store = Slow::new(23, Duration::from_secs(3600));
+        let deadline = Instant::now() + PAGE_CUTOFF + Duration::from_secs(10);
+        let done = revoke_frank(&store, deadline).await;
+        let left = tokio::time::Instant::from_std(deadline) - tokio::time::Instant::now();
+        assert!(!done.complete);
+        assert_eq!(done.revoked, 0, "no batch finished");
+        assert_eq!(store.active(), 23);
+        assert!(
+            left > Duration::from_millis(900) && left <= PAGE_CUTOFF,
+            "dropped {left:?} before the deadline"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_closer_than_the_cutoff_still_lets_one_page_run_to_its_end() {
+        // Each batch takes a minute; the deadline is half a second away.
+        let store = Slow::new(23, Duration::from_secs(60));
+        let deadline = Instant::now() + PAGE_CUTOFF / 2;
+        let done = revoke_frank(&store, deadline).await;
+        assert!(!done.complete);
+        assert_eq!(done.revoked, PAGE as usize, "every call makes progress");
+        assert_eq!(store.pages(), 1);
+    }
+}

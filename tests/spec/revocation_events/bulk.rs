@@ -6,14 +6,17 @@ use api_tokens::store::TokenStore;
 use integration_tests::App;
 
 use super::faulty::{Fault, Faulty};
+use super::{assert_refused_as_revoked, credentials_of, mint_n, secrets, tenant_counts};
 
-/// Revokes every token of a user of 30 through `fault`; returns the result, how many batches
-/// were attempted, and the records afterwards.
+/// Revokes every token of a user of 30 (two minted, so `verify` can be asked about them)
+/// through `fault`, and checks where verification reads; returns the result, how many
+/// batches were attempted, and the records afterwards.
 async fn revoke_user_through(
     fault: Fault,
 ) -> (api_tokens::service::BulkRevocation, usize, Vec<TokenItem>) {
     let app = App::start().await;
-    app.seed("acme", "frank", 30).await;
+    app.seed("acme", "frank", 28).await;
+    let minted = mint_n(&app, "acme", "frank", 2).await;
     let store = Faulty::new(
         api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
         fault,
@@ -32,6 +35,18 @@ async fn revoke_user_through(
         (0, 30),
         "counters exact whatever path each token took"
     );
+    assert_eq!(
+        tenant_counts(&app, "acme").await,
+        (0, 30),
+        "the tenant's too"
+    );
+    let credentials = credentials_of(&app, "acme", "frank").await;
+    assert_eq!(credentials.len(), 30);
+    assert!(
+        credentials.values().all(|s| s == "revoked"),
+        "every credential revoked: {credentials:?}"
+    );
+    assert_refused_as_revoked(&app, &secrets(&minted)).await;
     let batches = store.batches();
     (done, batches, app.records().await)
 }

@@ -7,7 +7,10 @@ use api_tokens::store::TokenStore;
 use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;
 
-use super::record;
+use super::{
+    assert_refused_as_revoked, assert_still_verified, credentials_of, mint_n, record, secrets,
+    tenant_counts,
+};
 use crate::aws_stub::SqsQueue;
 
 /// `maxReceiveCount` of the revocation queue's redrive policy in `template.yaml`.
@@ -27,8 +30,10 @@ async fn a_long_revocation_continues_in_new_messages_and_none_is_received_twice(
     // needs more passes than the queue allows receives of one message.
     let page = 10;
     let n = page * (max as usize + 3) + 4;
-    app.seed("acme", "bob", n).await;
+    app.seed("acme", "bob", n - 1).await;
+    let minted = mint_n(&app, "acme", "bob", 1).await;
     let others = app.seed("acme", "carol", 2).await;
+    let bystander = mint_n(&app, "acme", "carol", 1).await;
     let queue = SqsQueue::start(max).await;
     let service = api_tokens::TokenService::new(
         api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
@@ -88,6 +93,18 @@ async fn a_long_revocation_continues_in_new_messages_and_none_is_received_twice(
     for t in &others {
         assert_eq!(record(&app, t.id).await.status, StoredStatus::Active);
     }
+    // Where verification reads, after every pass.
+    let credentials = credentials_of(&app, "acme", "bob").await;
+    assert_eq!(credentials.len(), n);
+    assert!(
+        credentials.values().all(|s| s == "revoked"),
+        "{credentials:?}"
+    );
+    assert_refused_as_revoked(&app, &secrets(&minted)).await;
+    let carols = credentials_of(&app, "acme", "carol").await;
+    assert!(carols.values().all(|s| s == "active"), "{carols:?}");
+    assert_still_verified(&app, &secrets(&bystander)).await;
+    assert_eq!(tenant_counts(&app, "acme").await, (3, n as i64));
 }
 
 /// Every pass after the first was a message of its own: received once, the same `event`,
@@ -122,7 +139,8 @@ fn assert_each_pass_was_a_new_message_of_the_event(
 #[tokio::test]
 async fn a_continuation_that_cannot_be_sent_leaves_the_message_to_redelivery() {
     let app = App::start().await;
-    app.seed("acme", "bob", 12).await;
+    app.seed("acme", "bob", 11).await;
+    let minted = mint_n(&app, "acme", "bob", 1).await;
     let queue = SqsQueue::start(5).await;
     let service = api_tokens::TokenService::new(
         api_tokens::DynamoStore::new(app.dynamodb.clone(), &app.table),
@@ -152,6 +170,15 @@ async fn a_continuation_that_cannot_be_sent_leaves_the_message_to_redelivery() {
         (7, 5),
         "the pass's work stands"
     );
+    let statuses = |c: std::collections::BTreeMap<uuid::Uuid, String>| {
+        let revoked = c.values().filter(|s| *s == "revoked").count();
+        (c.len() - revoked, revoked)
+    };
+    assert_eq!(
+        statuses(credentials_of(&app, "acme", "bob").await),
+        (7, 5),
+        "the credentials agree with the counters"
+    );
     // Redelivered (a real failure, counted), it goes on where the last pass stopped.
     let r = revocation::handle(&service, &revocation_options(), batch, None)
         .await
@@ -159,4 +186,7 @@ async fn a_continuation_that_cannot_be_sent_leaves_the_message_to_redelivery() {
     assert_eq!(r["batchItemFailures"], json!([]));
     let counts = service.store().counts("acme", Some("bob")).await.unwrap();
     assert_eq!((counts.active, counts.revoked), (0, 12));
+    assert_eq!(tenant_counts(&app, "acme").await, (0, 12));
+    assert_eq!(statuses(credentials_of(&app, "acme", "bob").await), (0, 12));
+    assert_refused_as_revoked(&app, &secrets(&minted)).await;
 }

@@ -5,21 +5,27 @@ use api_tokens::events::revocation::{self, Failed, Malformed};
 use api_tokens::model::{StoredStatus, TokenItem};
 use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;
+use uuid::Uuid;
 
-use super::{record, seed};
+use super::{
+    assert_credentials_revoked, assert_refused_as_revoked, assert_still_verified,
+    credential_status, mint_n, record, secrets, table, tenant_counts,
+};
 use crate::USER;
 
 #[tokio::test]
 async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_the_rest() {
     let app = App::start().await;
-    let singles = seed(&app, "acme", "alice", 5).await;
-    let carols = seed(&app, "acme", "carol", 3).await;
+    let singles = mint_n(&app, "acme", "alice", 5).await;
+    let carols = mint_n(&app, "acme", "carol", 3).await;
     let (leaked_id, leaked) = app
         .mint_with("acme", "dave", USER, Default::default())
         .await;
-    let bystander = seed(&app, "acme", "erin", 1).await;
+    let leaked_id: Uuid = leaked_id.parse().unwrap();
+    let bystander = mint_n(&app, "acme", "erin", 1).await;
 
-    let bodies = batch_bodies(&singles, &leaked);
+    let ids: Vec<Uuid> = singles.iter().map(|(id, _)| *id).collect();
+    let bodies = batch_bodies(&ids, &leaked);
     assert_eq!(bodies.len(), 10);
     let batch = sqs_batch(&bodies);
 
@@ -35,9 +41,9 @@ async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_th
     failed.sort_unstable();
     assert_eq!(failed, vec!["bad-checksum", "bad-no-shape", "bad-not-json"]);
 
-    for t in singles.iter().chain(&carols) {
-        let now = record(&app, t.id).await;
-        assert_eq!(now.status, StoredStatus::Revoked, "{}", t.user_id);
+    for (id, _) in singles.iter().chain(&carols) {
+        let now = record(&app, *id).await;
+        assert_eq!(now.status, StoredStatus::Revoked, "{}", now.user_id);
         assert_eq!(
             now.revoked_by.as_deref(),
             Some("sqs:api-tokens-revocations")
@@ -48,7 +54,7 @@ async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_th
             Some("sqs:api-tokens-revocations")
         );
     }
-    let dave = record(&app, leaked_id.parse().unwrap()).await;
+    let dave = record(&app, leaked_id).await;
     assert_eq!(dave.status, StoredStatus::Revoked);
     assert_eq!(dave.revoked_by.as_deref(), Some("secret-scanner"));
     assert_eq!(
@@ -57,31 +63,44 @@ async fn an_sqs_batch_with_three_bad_messages_fails_exactly_those_and_revokes_th
         "the claimed actor is kept beside where the request came from"
     );
     assert_eq!(
-        record(&app, bystander[0].id).await.status,
+        record(&app, bystander[0].0).await.status,
         StoredStatus::Active
     );
 
-    // At-least-once delivery: the same batch again changes nothing, and fails only the bad.
-    let before = app.records().await;
+    // Where verification reads: each revoked credential, each secret refused as revoked
+    // (one token by id, a user's tokens, a leaked secret); the bystander untouched.
+    let revoked = singles.iter().chain(&carols).map(|(id, _)| *id);
+    assert_credentials_revoked(&app, revoked.chain([leaked_id])).await;
+    let mut refused = secrets(&singles);
+    refused.extend(secrets(&carols));
+    refused.push(&leaked);
+    assert_refused_as_revoked(&app, &refused).await;
+    assert_eq!(credential_status(&app, bystander[0].0).await, "active");
+    assert_still_verified(&app, &secrets(&bystander)).await;
+    assert_eq!(
+        tenant_counts(&app, "acme").await,
+        (1, 9),
+        "the tenant's counters"
+    );
+
+    // At-least-once delivery: the same batch again changes nothing (records, credentials,
+    // counters), and fails only the bad.
+    let before = table(&app).await;
     let again = revocation::handle(&app.service, &revocation_options(), batch, None)
         .await
         .unwrap();
     assert_eq!(again["batchItemFailures"].as_array().unwrap().len(), 3);
-    let mut after = app.records().await;
-    let mut before = before;
-    before.sort_by_key(|t| t.id);
-    after.sort_by_key(|t| t.id);
-    assert_eq!(after, before, "a replay is a no-op");
+    assert_eq!(table(&app).await, before, "a replay is a no-op");
 }
 
 /// A revocation of each of `singles`, one of carol's tokens and one of the `leaked` secret,
 /// with three bad messages among them: not JSON, no known shape, a secret with a bad
 /// checksum.
-fn batch_bodies(singles: &[TokenItem], leaked: &str) -> Vec<(String, String)> {
+fn batch_bodies(singles: &[Uuid], leaked: &str) -> Vec<(String, String)> {
     let mut bodies: Vec<(String, String)> = singles
         .iter()
-        .map(|t| {
-            json!({"tenant_id": "acme", "token_id": t.id, "reason": "rotation of keys"}).to_string()
+        .map(|id| {
+            json!({"tenant_id": "acme", "token_id": id, "reason": "rotation of keys"}).to_string()
         })
         .chain([
             json!({"tenant_id": "acme", "user_id": "carol", "reason": "left"}).to_string(),
@@ -107,10 +126,10 @@ fn batch_bodies(singles: &[TokenItem], leaked: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn eventbridge_events_revoke_once_and_replays_change_nothing() {
     let app = App::start().await;
-    let (token_id, _) = app
+    let (token_id, alices) = app
         .mint_with("acme", "alice", USER, Default::default())
         .await;
-    seed(&app, "acme", "bob", 4).await;
+    let bobs = mint_n(&app, "acme", "bob", 4).await;
     let (_, leaked) = app
         .mint_with("acme", "dave", USER, Default::default())
         .await;
@@ -135,13 +154,21 @@ async fn eventbridge_events_revoke_once_and_replays_change_nothing() {
     let records = app.records().await;
     assert!(records.iter().all(|t| t.status == StoredStatus::Revoked));
     assert_revoked_by_and_via_each_source(&records);
+    // Where verification reads.
+    assert_credentials_revoked(&app, records.iter().map(|t| t.id)).await;
+    let mut refused = secrets(&bobs);
+    refused.extend([alices.as_str(), leaked.as_str()]);
+    assert_refused_as_revoked(&app, &refused).await;
+    assert_eq!(tenant_counts(&app, "acme").await, (0, 6));
+
+    let before = table(&app).await;
     for e in &events {
         let replay = revocation::handle(&app.service, &revocation_options(), e.clone(), None)
             .await
             .unwrap();
         assert_eq!(replay["done"], "nothing to do");
     }
-    assert_eq!(app.records().await, records, "replays change nothing");
+    assert_eq!(table(&app).await, before, "replays change nothing");
     let shown = app
         .get(
             &format!("/tokens/{token_id}"),

@@ -6,19 +6,20 @@ use api_tokens::model::StoredStatus;
 use integration_tests::{fixture, revocation_options, sqs_batch, App};
 use serde_json::json;
 
-use super::seed;
+use super::{assert_refused_as_revoked, assert_still_verified, credential_status, seed, table};
 use crate::USER;
 
 #[tokio::test]
 async fn an_event_from_a_source_not_in_the_list_is_refused_counted_and_never_failed() {
     let app = App::start().await;
-    let (token_id, _) = app
+    let (token_id, alices) = app
         .mint_with("acme", "alice", USER, Default::default())
         .await;
     seed(&app, "acme", "bob", 3).await;
     let mut forged = fixture("eventbridge-revoke-token.json", &[("TOKEN_ID", &token_id)]);
     forged["source"] = json!("com.example.untrusted");
     let before = app.records().await;
+    let whole_table = table(&app).await;
     let refused = revocation::refused_events();
 
     // Directly from EventBridge: answered, not an error (a retry could not change it).
@@ -26,6 +27,11 @@ async fn an_event_from_a_source_not_in_the_list_is_refused_counted_and_never_fai
         .await
         .unwrap();
     assert_eq!(r["done"], "refused: source not allowed");
+    assert_eq!(
+        table(&app).await,
+        whole_table,
+        "a refused event writes nothing"
+    );
 
     // As SQS bodies: an envelope of a foreign source, one with no source at all, and a
     // good request beside them. Only the good one revokes; none is failed.
@@ -57,6 +63,9 @@ async fn an_event_from_a_source_not_in_the_list_is_refused_counted_and_never_fai
             assert_eq!(&t, was, "a refused event changes nothing");
         }
     }
+    let alice = token_id.parse().unwrap();
+    assert_eq!(credential_status(&app, alice).await, "active");
+    assert_still_verified(&app, &[&alices]).await;
 
     // The list is the handler's, not the fixtures': with another list the same event passes.
     let options = revocation::Options::new(["com.example.untrusted"]);
@@ -64,4 +73,6 @@ async fn an_event_from_a_source_not_in_the_list_is_refused_counted_and_never_fai
         .await
         .unwrap();
     assert_eq!(r["done"], "revoked 1");
+    assert_eq!(credential_status(&app, alice).await, "revoked");
+    assert_refused_as_revoked(&app, &[&alices]).await;
 }

@@ -36,6 +36,7 @@
 //! | `sources.rs` | the `source` allow-list's refusals ([`REFUSED_METRIC`]) and `revoked_via` |
 //! | `apply.rs` | [`apply`]: a request through the service ([`Done`], [`Failed`]) |
 //! | `continuation.rs` | the hand-on of long jobs ([`Continuation`], [`PASS_ATTRIBUTE`]) |
+//! | `deadline.rs` | the invocation's deadline as an `Instant` ([`deadline()`]) |
 //!
 //! | variable | meaning | default |
 //! | --- | --- | --- |
@@ -44,11 +45,13 @@
 
 mod apply;
 mod continuation;
+mod deadline;
 mod parse;
 mod sources;
 
 pub use apply::{apply, Done, Failed};
 pub use continuation::{Continuation, MAX_PASSES, PASS_ATTRIBUTE};
+pub use deadline::deadline;
 pub use parse::{
     parse, Malformed, Request, Revoke, REVOKE_LEAKED_SECRET, REVOKE_TOKEN, REVOKE_USER_TOKENS,
 };
