@@ -14,6 +14,7 @@ mod list;
 mod listing;
 mod openapi;
 mod operator;
+mod races;
 mod read;
 mod revocation_events;
 mod revoke;

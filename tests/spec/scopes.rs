@@ -1,7 +1,16 @@
 //! The scope matrix of `docs/scopes.md`, the creator ceilings, and tenant isolation.
+//!
+//! Each cell of the matrix is checked by its effect as well as its status: a success
+//! shows exactly the tokens in the caller's reach, or writes exactly the items it should
+//! (what the record and the credential say after it); a `403` or `404` writes nothing,
+//! the whole table compared before and after.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use api_tokens::model::TokenItem;
 use api_tokens::service::CreateInput;
 use api_tokens::time;
+use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{App, Method, Reply};
 use serde_json::{json, Value};
 
@@ -62,10 +71,9 @@ async fn the_documented_matrix_holds_route_by_route() {
         let own = target == "own";
         for (scopes, status) in expected {
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            let caller = app.mint("acme", "alice", &scopes).await;
-            let owner = if own { "alice" } else { "bob" };
-            let (id, _) = app.mint_with("acme", owner, &[], Default::default()).await;
-            let mut path = template.replace("{id}", &id);
+            cells += 1;
+            let cell = Cell::new(&app, cells, &scopes, own).await;
+            let mut path = template.replace("{id}", &cell.target);
             if template == "/tokens" && method == Method::GET && !own {
                 path.push_str("?user_id=bob");
             }
@@ -76,23 +84,249 @@ async fn the_documented_matrix_holds_route_by_route() {
                 ("POST", _) => Some(json!({})),
                 _ => None,
             };
-            let r = app.call(method.clone(), &path, Some(&caller), body).await;
-            cells += 1;
+            let before = Snapshot::of(&app).await;
+            let r = app
+                .call(method.clone(), &path, Some(&cell.caller), body)
+                .await;
             let slug = match r.status {
                 403 => "/problems/missing-scope",
                 404 => "/problems/token-not-found",
                 _ => "",
             };
+            let cell_name = format!("{route} ({target}) with {scopes:?}");
             if r.status != *status || r.problem() != slug {
-                failures.push(format!(
-                    "{route} ({target}) with {scopes:?}: expected {status}, got {}",
-                    r.text
-                ));
+                failures.push(format!("{cell_name}: expected {status}, got {}", r.text));
+                continue;
+            }
+            let after = Snapshot::of(&app).await;
+            if let Err(e) = cell.effect(route, &r, &before, &after) {
+                failures.push(format!("{cell_name}: {e}"));
             }
         }
     }
     assert_eq!(cells, 75);
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// One cell's world: a tenant of its own with the caller (alice, already used once, so
+/// the call's own last-use write is behind it), the target (alice's or bob's), and beside
+/// them a token of carol and one of bob in another tenant, which no answer may show.
+struct Cell {
+    tenant: String,
+    caller: String,
+    caller_id: String,
+    target: String,
+    owner: &'static str,
+    carol: String,
+    admin: bool,
+}
+
+impl Cell {
+    async fn new(app: &App, n: usize, scopes: &[&str], own: bool) -> Self {
+        let tenant = format!("cell{n}");
+        let (caller_id, caller) = app
+            .mint_with(&tenant, "alice", scopes, Default::default())
+            .await;
+        let owner = if own { "alice" } else { "bob" };
+        let (target, _) = app.mint_with(&tenant, owner, &[], Default::default()).await;
+        let (carol, _) = app
+            .mint_with(&tenant, "carol", &[], Default::default())
+            .await;
+        app.mint_with(&format!("other{n}"), "bob", &[], Default::default())
+            .await;
+        assert_eq!(app.get("/tokens/self", &caller).await.status, 200);
+        Self {
+            tenant,
+            caller,
+            caller_id,
+            target,
+            owner,
+            carol,
+            admin: scopes.contains(&"tokens:admin"),
+        }
+    }
+
+    /// What a cell's answer did: a refusal wrote nothing; a success read exactly the tokens
+    /// in the caller's reach, or wrote exactly its own items (and its tenant's counters).
+    fn effect(
+        &self,
+        route: &str,
+        r: &Reply,
+        before: &Snapshot,
+        after: &Snapshot,
+    ) -> Result<(), String> {
+        let changed = before.changed(after);
+        let counters = format!("COUNT#{}#", self.tenant);
+        let written: BTreeSet<String> = changed
+            .iter()
+            .filter(|pk| !pk.starts_with(&counters))
+            .cloned()
+            .collect();
+        if r.status >= 400 || route.starts_with("GET ") {
+            if !changed.is_empty() {
+                return Err(format!("wrote {changed:?}"));
+            }
+            if r.status >= 400 {
+                return Ok(());
+            }
+        }
+        let new_id = r.json["id"].as_str().unwrap_or_default().to_string();
+        let token = |id: &str| format!("TOKEN#{id}");
+        let cred = |id: &str| format!("CRED#{id}");
+        let (expected, ok): (Vec<String>, Result<(), String>) = match route {
+            "GET /tokens" => (vec![], self.listed(r)),
+            "GET /tokens/self" => (vec![], same("id", &r.json["id"], &self.caller_id)),
+            "GET /tokens/{id}" => (vec![], self.shown(r)),
+            "POST /tokens" => (
+                vec![token(&new_id), cred(&new_id)],
+                self.created(after, &new_id),
+            ),
+            "PATCH /tokens/{id}" => (vec![token(&self.target)], self.renamed(after)),
+            "POST /tokens/{id}/rotate" => (
+                vec![
+                    token(&self.target),
+                    cred(&self.target),
+                    token(&new_id),
+                    cred(&new_id),
+                ],
+                self.rotated(after, &new_id),
+            ),
+            _ => (
+                vec![token(&self.target), cred(&self.target)],
+                self.revoked(after),
+            ),
+        };
+        let expected: BTreeSet<String> = expected.into_iter().collect();
+        if written != expected {
+            return Err(format!("wrote {written:?}, expected {expected:?}"));
+        }
+        ok
+    }
+
+    /// A list shows exactly the tokens in reach: the caller's own (an admin's, its tenant's
+    /// without `user_id`), or bob's with `user_id=bob`.
+    fn listed(&self, r: &Reply) -> Result<(), String> {
+        let ids: BTreeSet<String> = r.json["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let expected: BTreeSet<String> = match (self.owner, self.admin) {
+            ("bob", _) => [self.target.clone()].into(),
+            (_, false) => [self.caller_id.clone(), self.target.clone()].into(),
+            (_, true) => [&self.caller_id, &self.target, &self.carol]
+                .map(String::clone)
+                .into(),
+        };
+        if ids != expected {
+            return Err(format!("listed {ids:?}, expected {expected:?}"));
+        }
+        Ok(())
+    }
+
+    fn shown(&self, r: &Reply) -> Result<(), String> {
+        same("id", &r.json["id"], &self.target)?;
+        same("user_id", &r.json["user_id"], self.owner)
+    }
+
+    /// A creation: a new active token of the owner asked for, by the caller, in its tenant.
+    fn created(&self, after: &Snapshot, id: &str) -> Result<(), String> {
+        let t = after.record(id)?;
+        same_item(&t, &self.tenant, self.owner, "new")?;
+        same("created_by", &json!(t.created_by), "alice")?;
+        same("status", &json!(t.status.as_str()), "active")?;
+        same("credential", &json!(after.credential_status(id)), "active")
+    }
+
+    fn renamed(&self, after: &Snapshot) -> Result<(), String> {
+        let t = after.record(&self.target)?;
+        same_item(&t, &self.tenant, self.owner, "renamed")?;
+        same("updated_by", &json!(t.updated_by), "alice")
+    }
+
+    /// A rotation: the target retired at once (no grace period) and linked to a successor
+    /// of the same owner.
+    fn rotated(&self, after: &Snapshot, id: &str) -> Result<(), String> {
+        let old = after.record(&self.target)?;
+        let new = after.record(id)?;
+        same(
+            "rotated_to",
+            &json!(old.rotated_to.map(|i| i.to_string())),
+            id,
+        )?;
+        same(
+            "rotated_from",
+            &json!(new.rotated_from.map(|i| i.to_string())),
+            &self.target,
+        )?;
+        same_item(&new, &self.tenant, self.owner, &old.name)?;
+        same("credential", &json!(after.credential_status(id)), "active")?;
+        self.revoked(after)
+    }
+
+    /// A revocation by the caller, on the record and on the credential verification reads.
+    fn revoked(&self, after: &Snapshot) -> Result<(), String> {
+        let t = after.record(&self.target)?;
+        same("status", &json!(t.status.as_str()), "revoked")?;
+        same("revoked_by", &json!(t.revoked_by), "alice")?;
+        same(
+            "credential",
+            &json!(after.credential_status(&self.target)),
+            "revoked",
+        )
+    }
+}
+
+/// `Err` naming `what` unless `value` is the string `expected`.
+fn same(what: &str, value: &Value, expected: &str) -> Result<(), String> {
+    match value.as_str() == Some(expected) {
+        true => Ok(()),
+        false => Err(format!("{what} is {value}, expected {expected:?}")),
+    }
+}
+
+fn same_item(t: &TokenItem, tenant: &str, owner: &str, name: &str) -> Result<(), String> {
+    same("tenant_id", &json!(t.tenant_id), tenant)?;
+    same("user_id", &json!(t.user_id), owner)?;
+    same("name", &json!(t.name), name)
+}
+
+/// Every item of the table, by key.
+struct Snapshot(BTreeMap<String, HashMap<String, AttributeValue>>);
+
+impl Snapshot {
+    async fn of(app: &App) -> Self {
+        let items = app.scan_all().await;
+        let key = |i: &HashMap<String, AttributeValue>| match i.get("pk") {
+            Some(AttributeValue::S(pk)) => pk.clone(),
+            other => panic!("an item without a pk: {other:?}"),
+        };
+        Self(items.into_iter().map(|i| (key(&i), i)).collect())
+    }
+
+    /// Keys of the items added, removed or changed from `self` to `after`.
+    fn changed(&self, after: &Snapshot) -> BTreeSet<String> {
+        let keys = self.0.keys().chain(after.0.keys());
+        keys.filter(|k| self.0.get(*k) != after.0.get(*k))
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, id: &str) -> Result<TokenItem, String> {
+        let item = self
+            .0
+            .get(&format!("TOKEN#{id}"))
+            .ok_or(format!("no record {id:?}"))?;
+        serde_dynamo::from_item(item.clone()).map_err(|e| format!("record {id}: {e}"))
+    }
+
+    fn credential_status(&self, id: &str) -> Option<String> {
+        match self.0.get(&format!("CRED#{id}"))?.get("status")? {
+            AttributeValue::S(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
 }
 
 fn without_instance(r: &Reply) -> Value {
