@@ -155,6 +155,7 @@ fn a_body_is_json_by_its_content_type_size_and_syntax() {
         read(Some("application/json"), "{"),
         Err(HttpError::MalformedJson(_))
     ));
+    assert_eq!(MAX_BODY_BYTES, 65_536, "64 KiB");
     let largest = format!("\"{}\"", "x".repeat(MAX_BODY_BYTES - 2));
     assert!(read(Some("application/json"), &largest).is_ok());
     let over = format!("{largest} ");
