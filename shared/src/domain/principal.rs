@@ -253,4 +253,14 @@ pub(crate) mod tests {
         p.scopes = vec!["tokens:admin".into()];
         assert!(p.can_read() && p.can_write() && p.is_admin());
     }
+
+    #[test]
+    fn write_alone_does_not_read_and_no_scope_does_nothing() {
+        let mut p = alice();
+        p.scopes = vec!["tokens:write".into()];
+        assert!(!p.can_read() && p.can_write() && !p.is_admin());
+        assert!(p.has("tokens:write") && !p.has("tokens:writ") && !p.has("orders:read"));
+        p.scopes = vec![];
+        assert!(!p.can_read() && !p.can_write() && !p.is_admin());
+    }
 }

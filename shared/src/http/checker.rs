@@ -195,3 +195,102 @@ pub(crate) fn whole_number(v: &Value) -> Option<i64> {
         (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The kinds of the errors a check of `body` collected.
+    fn kinds(body: Value, check: impl FnOnce(&mut Checker)) -> Vec<&'static str> {
+        let mut c = Checker::new(&body, &["metadata", "at", "s"]).unwrap();
+        check(&mut c);
+        c.errors.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn metadata_holds_at_most_its_entries_of_short_printable_values() {
+        let full: Map<String, Value> = (0..MAX_METADATA_ENTRIES)
+            .map(|i| (format!("k{i}"), json!("v")))
+            .collect();
+        let read = |m: Value| {
+            let body = json!({ "metadata": m });
+            let mut c = Checker::new(&body, &["metadata"]).unwrap();
+            let metadata = c.metadata();
+            (
+                metadata,
+                c.errors.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            )
+        };
+        let (metadata, errors) = read(Value::Object(full.clone()));
+        assert_eq!(
+            (metadata.unwrap().len(), errors.len()),
+            (MAX_METADATA_ENTRIES, 0)
+        );
+        let mut over = full;
+        over.insert("one-more".into(), json!("v"));
+        assert_eq!(read(Value::Object(over)).1, ["too_long"]);
+        let longest = "v".repeat(MAX_METADATA_VALUE_CHARS);
+        assert_eq!(read(json!({ "k": longest })).0.unwrap()["k"], longest);
+        assert_eq!(
+            read(json!({ "k": format!("{longest}v") })).1,
+            ["string_too_long"]
+        );
+        assert_eq!(read(json!({ "k": "a\nb" })).1, ["string_too_long"]);
+        assert_eq!(read(json!({ "bad key": "v" })).1, ["invalid_key"]);
+        assert_eq!(read(json!({ "k": 1 })).1, ["string_type"]);
+        assert_eq!(read(json!(["k"])).1, ["dict_type"]);
+    }
+
+    #[test]
+    fn an_expiry_is_later_than_now_and_at_most_the_longest_lifetime_after_it() {
+        let now = time::parse("2026-01-01T00:00:00Z").unwrap();
+        let latest = now + MAX_LIFETIME;
+        let at = |t: Timestamp| {
+            let body = json!({ "at": time::format(&t) });
+            let mut c = Checker::new(&body, &["at"]).unwrap();
+            (c.future_time("at", now), c.errors.first().map(|e| e.kind))
+        };
+        assert_eq!(at(latest), (Some(latest), None));
+        let one_ms = chrono::Duration::milliseconds(1);
+        assert_eq!(at(now + one_ms), (Some(now + one_ms), None));
+        assert_eq!(at(latest + one_ms), (None, Some("range")));
+        assert_eq!(at(now), (None, Some("datetime_future")));
+        let wrong = kinds(json!({ "at": 7 }), |c| {
+            assert!(c.future_time("at", now).is_none())
+        });
+        assert_eq!(wrong, ["string_type"]);
+    }
+
+    #[test]
+    fn strings_are_bounded_by_characters_not_bytes() {
+        let check = |s: &str| kinds(json!({ "s": s }), |c| drop(c.string("s", 2, 3)));
+        assert_eq!(check("éé"), Vec::<&str>::new());
+        assert_eq!(check("ééé"), Vec::<&str>::new());
+        assert_eq!(check("é"), ["string_too_short"]);
+        assert_eq!(check("éééé"), ["string_too_long"]);
+        assert_eq!(check("a\tb"), ["string_pattern_mismatch"]);
+        assert_eq!(
+            kinds(json!({ "s": 1 }), |c| drop(c.string("s", 0, 3))),
+            ["string_type"]
+        );
+        assert_eq!(
+            kinds(json!({ "s": null }), |c| assert!(c
+                .string("s", 2, 3)
+                .is_none())),
+            Vec::<&str>::new()
+        );
+    }
+
+    /// Beyond 9 * 10^15 an `f64` no longer holds every whole number: such a number written
+    /// with a fraction part (`9e15`) is not taken as an integer.
+    #[test]
+    fn whole_numbers_are_integers_or_exact_floats() {
+        assert_eq!(whole_number(&json!(7)), Some(7));
+        assert_eq!(whole_number(&json!(-7.0)), Some(-7));
+        assert_eq!(whole_number(&json!(8.0e15)), Some(8_000_000_000_000_000));
+        assert_eq!(whole_number(&json!(9.0e15)), None);
+        assert_eq!(whole_number(&json!(7.5)), None);
+        assert_eq!(whole_number(&json!("7")), None);
+    }
+}

@@ -16,3 +16,62 @@ pub fn from_request(req: &Request) -> Option<Principal> {
     };
     Principal::from_context(fields)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn context() -> Value {
+        json!({"tenant_id": "acme", "user_id": "alice", "token_id": "t1", "scopes": "tokens:read"})
+    }
+
+    fn http_api(authorizer: Value) -> Request {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /tokens", "rawPath": "/tokens",
+            "rawQueryString": "", "headers": {},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "authorizer": authorizer,
+                "domainName": "api.example.com", "requestId": "r", "routeKey": "GET /tokens",
+                "stage": "$default", "time": "01/Jan/2027:00:00:00 +0000", "timeEpoch": 0,
+                "http": {"method": "GET", "path": "/tokens", "protocol": "HTTP/1.1",
+                         "sourceIp": "203.0.113.7", "userAgent": "test"}
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("an HTTP API event")
+    }
+
+    fn rest_api(authorizer: Value) -> Request {
+        let event = json!({
+            "resource": "/tokens", "path": "/tokens", "httpMethod": "GET",
+            "headers": {}, "multiValueHeaders": {},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "authorizer": authorizer,
+                "httpMethod": "GET", "path": "/prod/tokens", "requestId": "r",
+                "resourceId": "x", "resourcePath": "/tokens", "stage": "prod",
+                "identity": {"sourceIp": "203.0.113.7"}
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a REST API event")
+    }
+
+    #[test]
+    fn the_caller_comes_from_the_authorizer_context_of_either_api() {
+        let http = from_request(&http_api(json!({"lambda": context()}))).unwrap();
+        assert_eq!(
+            (http.tenant_id.as_str(), http.user_id.as_str()),
+            ("acme", "alice")
+        );
+        let rest = from_request(&rest_api(context())).unwrap();
+        assert_eq!(rest, http);
+    }
+
+    #[test]
+    fn a_request_without_an_authorizer_context_has_no_caller() {
+        assert_eq!(from_request(&http_api(Value::Null)), None);
+        assert_eq!(from_request(&rest_api(json!({}))), None);
+        assert_eq!(from_request(&Request::default()), None);
+    }
+}

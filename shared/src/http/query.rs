@@ -317,3 +317,6 @@ pub(crate) fn reject_query(req: &Request, allowed: &[&str]) -> Result<(), ApiErr
             .collect(),
     ))
 }
+
+#[cfg(test)]
+mod tests;

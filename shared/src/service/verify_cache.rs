@@ -257,8 +257,19 @@ mod tests {
     #[test]
     fn a_zero_ttl_caches_nothing() {
         let c = VerifyCache::new(0);
+        assert!(!c.enabled());
         c.put("tok", Ok(alice()), None);
+        c.put("bad", Err(Rejection::Unknown), None);
         assert!(c.get("tok").is_none());
+        assert_eq!(c.sizes(), (0, 0), "not even stored");
+        assert!(VerifyCache::new(1).enabled());
+    }
+
+    #[test]
+    fn debug_output_shows_the_ttl_only() {
+        let c = VerifyCache::new(60);
+        c.put("tkn_secret", Ok(alice()), None);
+        assert_eq!(format!("{c:?}"), "VerifyCache(ttl 60s)");
     }
 
     #[test]
@@ -457,5 +468,38 @@ mod tests {
         );
         assert_eq!(touched.len(), 1);
         assert!(touched.contains_key(&fresh));
+    }
+
+    #[test]
+    fn a_touched_map_under_the_bound_is_left_alone_even_if_stale() {
+        let start = Instant::now();
+        let interval = Duration::from_secs(60);
+        let mut touched = HashMap::from([(uuid::Uuid::now_v7(), start)]);
+        make_room_in_touched(&mut touched, 2, start + 10 * interval, interval);
+        assert_eq!(touched.len(), 1);
+    }
+
+    /// A use exactly one interval old holds nothing back: it goes, and since that makes room,
+    /// no fresh one does.
+    #[test]
+    fn a_use_exactly_one_interval_old_is_stale() {
+        let start = Instant::now();
+        let interval = Duration::from_secs(60);
+        let stale = uuid::Uuid::now_v7();
+        let mut touched = HashMap::from([(stale, start)]);
+        for i in 1..16 {
+            touched.insert(uuid::Uuid::now_v7(), start + Duration::from_secs(i));
+        }
+        make_room_in_touched(&mut touched, 16, start + interval, interval);
+        assert_eq!(touched.len(), 15);
+        assert!(!touched.contains_key(&stale));
+    }
+
+    #[test]
+    fn a_touched_map_of_one_makes_room_for_the_next() {
+        let start = Instant::now();
+        let mut touched = HashMap::from([(uuid::Uuid::now_v7(), start)]);
+        make_room_in_touched(&mut touched, 1, start, Duration::from_secs(60));
+        assert!(touched.is_empty());
     }
 }

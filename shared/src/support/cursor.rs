@@ -269,6 +269,39 @@ mod tests {
         }
     }
 
+    /// The longest position a listing resumes from fits the longest cursor accepted; a longer
+    /// string is refused before it is decoded, even if it is a cursor we sealed.
+    #[test]
+    fn the_longest_cursor_opens_and_a_longer_one_is_refused_unread() {
+        let c = codec();
+        let longest = ">".repeat(MAX_POSITION_LEN);
+        let cursor = c.seal(&BINDING, &longest);
+        assert_eq!(cursor.len(), MAX_CURSOR_LEN);
+        assert_eq!(c.open(&BINDING, &cursor), Ok(longest.clone()));
+        let too_long = c.seal(&BINDING, &format!("{longest}x"));
+        assert!(too_long.len() > MAX_CURSOR_LEN);
+        assert_eq!(c.open(&BINDING, &too_long), Err(InvalidCursor));
+    }
+
+    /// Only strings shorter than a nonce and a tag are refused untried: the shortest sealed
+    /// cursor (an empty position) still opens.
+    #[test]
+    fn the_shortest_cursor_opens() {
+        let c = codec();
+        let cursor = c.seal(&BINDING, "");
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(&cursor).unwrap().len(),
+            NONCE_LEN + TAG_LEN
+        );
+        assert_eq!(c.open(&BINDING, &cursor), Ok(String::new()));
+    }
+
+    #[test]
+    fn debug_output_shows_no_key() {
+        let c = CursorCodec::new(&[vec![7u8; 32], vec![9u8; 32]]).unwrap();
+        assert_eq!(format!("{c:?}"), "CursorCodec(2 keys, redacted)");
+    }
+
     #[test]
     fn keys_of_the_wrong_length_are_refused() {
         assert!(CursorCodec::new(&[]).is_none());

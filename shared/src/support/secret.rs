@@ -346,5 +346,28 @@ mod tests {
     fn debug_output_never_shows_the_secret() {
         let (_, secret) = mint();
         assert!(!format!("{secret:?}").contains(secret.expose()));
+        assert_eq!(format!("{secret:?}"), "TokenSecret(<redacted>)");
+        let hasher = SecretHasher::new(b"0123456789abcdef0123456789abcdef");
+        assert_eq!(format!("{hasher:?}"), "SecretHasher(<key redacted>)");
+    }
+
+    /// The random part is drawn from all 62 characters: 100 secrets hold 2,700 of them, so a
+    /// character missing from all of them by chance has odds below 1 in 10^17.
+    #[test]
+    fn the_random_part_uses_the_whole_alphabet() {
+        let rng = SystemRandom::new();
+        let mut seen = [false; 62];
+        for _ in 0..100 {
+            let secret = generate("tkn", Uuid::now_v7(), &rng);
+            let body = &secret.expose()["tkn_".len()..];
+            for b in body[ID_LEN..ID_LEN + RANDOM_LEN].bytes() {
+                seen[ALPHABET.iter().position(|&a| a == b).unwrap()] = true;
+            }
+        }
+        let missing: String = (0..62)
+            .filter(|&i| !seen[i])
+            .map(|i| ALPHABET[i] as char)
+            .collect();
+        assert_eq!(missing, "", "characters never drawn");
     }
 }

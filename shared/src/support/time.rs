@@ -207,6 +207,44 @@ mod tests {
     }
 
     #[test]
+    fn now_is_the_current_time_in_whole_milliseconds() {
+        let before = Utc::now();
+        let t = now();
+        assert!(t <= Utc::now() && before - t < chrono::Duration::milliseconds(1));
+        assert_eq!(t.timestamp_subsec_nanos() % 1_000_000, 0);
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Times {
+        #[serde(with = "rfc3339")]
+        at: Timestamp,
+        #[serde(with = "rfc3339::option")]
+        until: Option<Timestamp>,
+    }
+
+    #[test]
+    fn the_serde_helpers_read_what_they_write_and_refuse_the_rest() {
+        let at = parse("2026-01-02T03:04:05.678Z").unwrap();
+        let json = r#"{"at":"2026-01-02T03:04:05.678Z","until":"2026-01-02T05:04:05.678Z"}"#;
+        let times = Times {
+            at,
+            until: Some(at + chrono::Duration::hours(2)),
+        };
+        assert_eq!(serde_json::to_string(&times).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Times>(json).unwrap(), times);
+        let none = r#"{"at":"2026-01-02T03:04:05.678Z","until":null}"#;
+        let times = Times { at, until: None };
+        assert_eq!(serde_json::to_string(&times).unwrap(), none);
+        assert_eq!(serde_json::from_str::<Times>(none).unwrap(), times);
+        for bad in [
+            r#"{"at":"soon","until":null}"#,
+            r#"{"at":"2026-01-02T03:04:05.678Z","until":"soon"}"#,
+        ] {
+            assert!(serde_json::from_str::<Times>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_fast_reader_refuses_what_is_not_exactly_the_fixed_form() {
         for s in [
             "2026-02-30T00:00:00.000Z",
