@@ -175,6 +175,8 @@ async fn a_revocation_cut_short_by_the_deadline_continues_on_redelivery() {
     );
 }
 
+// size: the queue's whole run and its checks where verification reads, read top to bottom
+// as the scenario it specifies.
 #[tokio::test]
 async fn a_user_with_far_more_tokens_than_one_pass_is_revoked_through_continuations() {
     let _serial = SERIAL.lock().await;

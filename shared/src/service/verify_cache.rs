@@ -472,7 +472,7 @@ mod tests {
 
     #[test]
     fn a_touched_map_under_the_bound_is_left_alone_even_if_stale() {
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let interval = Duration::from_secs(60);
         let mut touched = HashMap::from([(uuid::Uuid::now_v7(), start)]);
         make_room_in_touched(&mut touched, 2, start + 10 * interval, interval);
@@ -483,7 +483,7 @@ mod tests {
     /// no fresh one does.
     #[test]
     fn a_use_exactly_one_interval_old_is_stale() {
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let interval = Duration::from_secs(60);
         let stale = uuid::Uuid::now_v7();
         let mut touched = HashMap::from([(stale, start)]);
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_touched_map_of_one_makes_room_for_the_next() {
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let mut touched = HashMap::from([(uuid::Uuid::now_v7(), start)]);
         make_room_in_touched(&mut touched, 1, start, Duration::from_secs(60));
         assert!(touched.is_empty());

@@ -22,6 +22,8 @@ fn max_receive_count() -> u32 {
     policy["maxReceiveCount"].as_u64().unwrap() as u32
 }
 
+// size: one delivery loop and its checks where verification reads, read top to bottom as
+// the scenario it specifies.
 #[tokio::test]
 async fn a_long_revocation_continues_in_new_messages_and_none_is_received_twice() {
     let app = App::start().await;
