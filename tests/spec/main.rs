@@ -5,6 +5,7 @@ mod authentication;
 mod aws_stub;
 mod bad_inputs;
 mod create;
+mod entry_point;
 mod errors;
 mod hostile;
 mod idempotency;
