@@ -229,23 +229,7 @@ async fn a_user_with_far_more_tokens_than_one_pass_is_revoked_through_continuati
         handled.len()
     );
 
-    let counts = |user: &'static str| {
-        let store = service.store().clone();
-        async move {
-            let c = store.counts("acme", Some(user)).await.unwrap();
-            (c.active, c.revoked)
-        }
-    };
-    assert_eq!(counts("mallory").await, (0, n as i64), "each exactly once");
-    assert_eq!(counts("trent").await, (0, 50));
-    assert_eq!(counts("peggy").await, (0, 1));
-    assert_eq!(counts("bob").await, (3, 0));
-    assert_eq!(tenant_counts(&app, "acme").await, (3, n as i64 + 51));
-    assert_credentials(&app, "mallory", n, "revoked").await;
-    assert_credentials(&app, "trent", 50, "revoked").await;
-    assert_credentials(&app, "peggy", 1, "revoked").await;
-    assert_credentials(&app, "bob", 3, "active").await;
-    assert_refused_as_revoked(&app, &[&minted[0]]).await;
+    assert_each_job_counted_and_where_verification_reads(&app, n, &minted[0]).await;
     for t in app.records().await {
         match t.user_id.as_str() {
             "mallory" => {
@@ -263,4 +247,33 @@ async fn a_user_with_far_more_tokens_than_one_pass_is_revoked_through_continuati
             _ => {}
         }
     }
+}
+
+/// After the jobs of `a_user_with_far_more_tokens_than_one_pass_…`: each user's counters and
+/// the tenant's, every credential (revoked, or bob's still active), and a minted secret of
+/// mallory's refused as revoked.
+async fn assert_each_job_counted_and_where_verification_reads(app: &App, n: usize, minted: &str) {
+    let counts = |user: &'static str| async move {
+        let c = app
+            .service
+            .store()
+            .counts("acme", Some(user))
+            .await
+            .unwrap();
+        (c.active, c.revoked)
+    };
+    assert_eq!(counts("mallory").await, (0, n as i64), "each exactly once");
+    assert_eq!(counts("trent").await, (0, 50));
+    assert_eq!(counts("peggy").await, (0, 1));
+    assert_eq!(counts("bob").await, (3, 0));
+    assert_eq!(tenant_counts(app, "acme").await, (3, n as i64 + 51));
+    for (user, n, status) in [
+        ("mallory", n, "revoked"),
+        ("trent", 50, "revoked"),
+        ("peggy", 1, "revoked"),
+        ("bob", 3, "active"),
+    ] {
+        assert_credentials(app, user, n, status).await;
+    }
+    assert_refused_as_revoked(app, &[minted]).await;
 }

@@ -95,18 +95,28 @@ async fn a_long_revocation_continues_in_new_messages_and_none_is_received_twice(
     for t in &others {
         assert_eq!(record(&app, t.id).await.status, StoredStatus::Active);
     }
-    // Where verification reads, after every pass.
-    let credentials = credentials_of(&app, "acme", "bob").await;
+    assert_bobs_revoked_where_verification_reads(&app, n, &minted, &bystander).await;
+}
+
+/// After every pass: bob's `n` credentials revoked (`minted`'s secrets refused), carol's
+/// active (`bystander` still verifies), and the tenant's counters.
+async fn assert_bobs_revoked_where_verification_reads(
+    app: &App,
+    n: usize,
+    minted: &[(uuid::Uuid, String)],
+    bystander: &[(uuid::Uuid, String)],
+) {
+    let credentials = credentials_of(app, "acme", "bob").await;
     assert_eq!(credentials.len(), n);
     assert!(
         credentials.values().all(|s| s == "revoked"),
         "{credentials:?}"
     );
-    assert_refused_as_revoked(&app, &secrets(&minted)).await;
-    let carols = credentials_of(&app, "acme", "carol").await;
+    assert_refused_as_revoked(app, &secrets(minted)).await;
+    let carols = credentials_of(app, "acme", "carol").await;
     assert!(carols.values().all(|s| s == "active"), "{carols:?}");
-    assert_still_verified(&app, &secrets(&bystander)).await;
-    assert_eq!(tenant_counts(&app, "acme").await, (3, n as i64));
+    assert_still_verified(app, &secrets(bystander)).await;
+    assert_eq!(tenant_counts(app, "acme").await, (3, n as i64));
 }
 
 /// Every pass after the first was a message of its own: received once, the same `event`,
