@@ -2,14 +2,11 @@
 
 use api_tokens::http;
 use api_tokens::{Budget, Keys};
-use lambda_http::{run, service_fn, Error};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     api_tokens::logging::init();
     let service = api_tokens::service_from_env(Keys::CURSORS, Budget::API).await?;
-    run(service_fn(|req| {
-        http::serve(&service, req, http::LIST_FUNCTION)
-    }))
-    .await
+    http::lambda::run(&service, http::LIST_FUNCTION).await
 }

@@ -4,6 +4,7 @@
 //! | file | what it holds |
 //! | --- | --- |
 //! | [`routes`] | every route, its operation, and which function serves which operations |
+//! | [`lambda`] | the functions' entry point: `lambda_http` with the event made safe for it |
 //! | [`principal`] | the caller, from API Gateway's authorizer context |
 //! | [`query`] | the `GET /tokens` parameters |
 //! | [`body`] | reading a JSON body; the create, rotate, update and revoke bodies |
@@ -15,6 +16,7 @@
 pub mod body;
 pub mod checker;
 pub mod error;
+pub mod lambda;
 pub mod principal;
 pub mod problem;
 pub mod query;

@@ -3,7 +3,8 @@
 //! match (404/405), the `Authorization` identity source (none: 401 without calling the
 //! authorizer), `authorizer::handle` on the authorizer event, then the function that serves
 //! the route (`http::serve` with that function's operations) on the event
-//! `lambda_http::request::from_str` reads, carrying the authorizer's context.
+//! `http::lambda::read_event` reads (as `http::lambda::run` does), with the authorizer's
+//! context.
 
 use api_tokens::http::{self, HttpError, Operation};
 use api_tokens::{authorizer, ApiError, DynamoStore, TokenService};
@@ -107,7 +108,7 @@ pub(super) async fn send(
     if let Some(id) = &matched.id {
         event["pathParameters"] = json!({ "id": id });
     }
-    let req = lambda_http::request::from_str(&event.to_string())
+    let req = http::lambda::read_event(&event.to_string())
         .map_err(|e| format!("the function cannot read its event: {e}"))?;
     let resp = match http::serve(service, req, function_of(matched.operation)).await {
         Ok(r) => r,
