@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use api_tokens::model::{StoredStatus, TokenItem};
 use api_tokens::service::{CreateInput, RotateInput};
-use api_tokens::store::TokenStore as _;
+use api_tokens::store::{StoreError, TokenStore as _};
 use api_tokens::time::{self, Timestamp};
 use chrono::Duration;
 use integration_tests::{principal, App, Method};
@@ -58,6 +58,8 @@ struct Done {
     label: String,
     status: u16,
     body: Value,
+    /// `503`s answered before `status`.
+    retried: u32,
 }
 
 /// A fixed stream of choices (splitmix64), so a failing race can be read again.
@@ -96,13 +98,14 @@ async fn the_sweeper_racing_revoke_rotate_and_patch_ends_as_a_serial_order_would
     let tally = |k: Kind, s: u16| done.iter().filter(|d| d.kind == k && d.status == s).count();
     println!(
         "{rounds} rounds, {swept} moved by racing sweeps, {} requests: {} deletes, {} revokes, \
-         {} rotations ({} refused), {} patches",
+         {} rotations ({} refused), {} patches; {} answers were 503 and sent again",
         done.len(),
         tally(Kind::Delete, 204),
         tally(Kind::Revoke, 200),
         tally(Kind::Rotate, 201),
         tally(Kind::Rotate, 409),
         tally(Kind::Patch, 200),
+        done.iter().map(|d| d.retried).sum::<u32>(),
     );
     assert_answers(&done);
     let records: BTreeMap<String, TokenItem> = app
@@ -210,8 +213,9 @@ async fn round(
             let label = format!("race-{n}-{t}-{slot}");
             let (app, id) = (app.clone(), target.id.clone());
             requests.spawn(async move {
-                let (status, body) = send(&app, &caller, &id, kind, &label).await;
+                let (status, body, retried) = send(&app, &caller, &id, kind, &label).await;
                 Done {
+                    retried,
                     target: t,
                     kind,
                     label,
@@ -224,34 +228,59 @@ async fn round(
     let answers = requests.join_all().await;
     let mut moved = 0;
     for swept in sweeps.join_all().await {
-        moved += swept.expect("a sweep racing the others");
+        // A sweep that stops on a busy table is the next schedule's to finish, as in AWS;
+        // any other failure is a defect.
+        match swept {
+            Ok(n) => moved += n,
+            Err(
+                e @ (StoreError::Contended(_)
+                | StoreError::Throttled(_)
+                | StoreError::Unavailable(_)),
+            ) => println!("a sweep stopped, left for the next: {e}"),
+            Err(e) => panic!("a sweep racing the others: {e}"),
+        }
     }
     (answers, moved)
 }
 
-/// Sends one request of the race; its status and body.
-async fn send(app: &App, caller: &str, id: &str, kind: Kind, label: &str) -> (u16, Value) {
+/// Sends one request of the race as a client would: a `503` (the same items contended past
+/// the store's retries, or the time budget spent, on a slow machine) is sent again after its
+/// `Retry-After`, a rotation under the same `Idempotency-Key`, so a retry never applies a
+/// request twice. Its final status and body; `retried` counts the `503`s.
+async fn send(app: &App, caller: &str, id: &str, kind: Kind, label: &str) -> (u16, Value, u32) {
     let path = format!("/tokens/{id}");
-    let r = match kind {
-        Kind::Delete => app.call(Method::DELETE, &path, Some(caller), None).await,
-        Kind::Revoke => {
-            app.post(&format!("{path}/revoke"), caller, json!({"reason": label}))
-                .await
+    let mut retried = 0;
+    loop {
+        let r = match kind {
+            Kind::Delete => app.call(Method::DELETE, &path, Some(caller), None).await,
+            Kind::Revoke => {
+                app.post(&format!("{path}/revoke"), caller, json!({"reason": label}))
+                    .await
+            }
+            Kind::Rotate => {
+                let body = json!({
+                    "grace_period_seconds": label.len() % 2,
+                    "expires_at": time::format(&(time::now() + Duration::days(30))),
+                });
+                app.post_keyed(&format!("{path}/rotate"), caller, label, body)
+                    .await
+            }
+            Kind::Patch => {
+                let body = json!({"name": label, "metadata": {"patch": label}});
+                app.patch(&path, caller, body).await
+            }
+        };
+        if r.status != 503 || retried == MAX_RETRIES {
+            return (r.status, r.json, retried);
         }
-        Kind::Rotate => {
-            let body = json!({
-                "grace_period_seconds": label.len() % 2,
-                "expires_at": time::format(&(time::now() + Duration::days(30))),
-            });
-            app.post(&format!("{path}/rotate"), caller, body).await
-        }
-        Kind::Patch => {
-            let body = json!({"name": label, "metadata": {"patch": label}});
-            app.patch(&path, caller, body).await
-        }
-    };
-    (r.status, r.json)
+        assert_eq!(r.header("retry-after"), "1", "a 503 says when to come back");
+        retried += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
+
+/// How often [`send`] sends a request again after a `503`.
+const MAX_RETRIES: u32 = 8;
 
 /// Every answer is the one its request can get whatever it raced: never a 5xx.
 fn assert_answers(done: &[Done]) {
