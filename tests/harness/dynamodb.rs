@@ -85,4 +85,15 @@ fn builder(
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(endpoint)
         .http_client(config::http_client())
+        .timeout_config(harness_timeouts())
+}
+
+/// The tests' own requests (seeding, reading tables back) wait long, but not forever: an
+/// answer DynamoDB Local never sends (seen once in a full run, four tests stalled for 16
+/// minutes) becomes a retry, then a failure that names the request.
+fn harness_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .operation_timeout(std::time::Duration::from_secs(100))
+        .build()
 }

@@ -71,15 +71,22 @@ impl HttpClient {
                 .expect("a header value without CR, LF or NUL");
             req = req.header(*k, value);
         }
-        let resp = self
-            .0
-            .request(req.body(Full::new(Bytes::from(body))).unwrap())
+        // Far past any time budget (the service answers 503 when one is spent): an answer
+        // that never comes is a failure naming the request, not a stalled suite.
+        let exchange = async {
+            let resp = self
+                .0
+                .request(req.body(Full::new(Bytes::from(body))).unwrap())
+                .await
+                .expect("the dev server answers");
+            let status = resp.status().as_u16();
+            let (parts, body) = resp.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            (status, parts.headers, bytes)
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(120), exchange)
             .await
-            .expect("the dev server answers");
-        let status = resp.status().as_u16();
-        let (parts, body) = resp.into_parts();
-        let bytes = body.collect().await.unwrap().to_bytes();
-        (status, parts.headers, bytes)
+            .unwrap_or_else(|_| panic!("no answer within 120 s to {path}"))
     }
 }
 

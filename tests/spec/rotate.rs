@@ -80,6 +80,19 @@ async fn rotation_mints_a_copy_with_a_new_secret_and_revokes_the_old_token_at_on
 
 #[tokio::test]
 async fn the_old_token_works_through_its_grace_period_then_reads_revoked_with_reason_rotated() {
+    // The checks during the grace period are checked to have run inside it, not assumed to:
+    // on a machine too busy for that, a longer grace period is tried on a fresh table.
+    for grace in [6, 20, 60] {
+        if grace_period_then_revoked(grace).await {
+            return;
+        }
+    }
+    panic!("the checks never fit in a grace period");
+}
+
+/// The grace-period test with `grace` seconds; `false` when the checks during the grace
+/// period ran past its end (they prove nothing then).
+async fn grace_period_then_revoked(grace: i64) -> bool {
     let app = App::start().await;
     let admin = app.mint("acme", "root", ADMIN).await;
     let (old_id, old_secret) = app
@@ -89,7 +102,7 @@ async fn the_old_token_works_through_its_grace_period_then_reads_revoked_with_re
         .post(
             &format!("/tokens/{old_id}/rotate"),
             &admin,
-            json!({"grace_period_seconds": 6}),
+            json!({"grace_period_seconds": grace}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -103,37 +116,22 @@ async fn the_old_token_works_through_its_grace_period_then_reads_revoked_with_re
 
     // During the grace period: still active and working; when it ends is on the record.
     let old = app.get(&format!("/tokens/{old_id}"), &admin).await.json;
+    let ends = api_tokens::time::parse(old["revoked_at"].as_str().unwrap()).unwrap();
+    let works = app.get("/tokens/self", &old_secret).await.status;
+    let (active, total) = listed(&app, Status::Active).await;
+    if api_tokens::time::now() >= ends {
+        return false;
+    }
     assert_eq!(old["status"], "active");
     assert_eq!(old["rotated_to"], new_id.as_str());
     assert_eq!(old["revocation_reason"], "rotated");
     assert_eq!(old["expires_at"], old["revoked_at"]);
-    assert!(millis_apart(&old["revoked_at"], &r.json["created_at"]) <= 6_100);
-    assert_eq!(app.get("/tokens/self", &old_secret).await.status, 200);
-    let listed = |statuses: &'static [Status]| {
-        let service = app.service.clone();
-        async move {
-            let q = ListQuery {
-                statuses: Some(statuses.iter().copied().collect()),
-                include_total: true,
-                ..ListQuery::default()
-            };
-            let r = service
-                .list(&principal("acme", "root", ADMIN), &q)
-                .await
-                .unwrap();
-            (
-                r.items.iter().map(|t| t.id.to_string()).collect::<Vec<_>>(),
-                r.total,
-            )
-        }
-    };
-    let (active, total) = listed(&[Status::Active]).await;
+    assert!(millis_apart(&old["revoked_at"], &r.json["created_at"]) <= grace * 1_000 + 100);
+    assert_eq!(works, 200);
     assert!(active.contains(&old_id) && active.contains(&new_id));
     assert_eq!(total, Some(3));
 
-    // Until the grace period ends (six seconds: the checks above fit inside it while other
-    // tests run beside this one).
-    let ends = api_tokens::time::parse(old["revoked_at"].as_str().unwrap()).unwrap();
+    // Until the grace period ends.
     let wait = (ends - api_tokens::time::now())
         .to_std()
         .unwrap_or_default();
@@ -143,18 +141,34 @@ async fn the_old_token_works_through_its_grace_period_then_reads_revoked_with_re
     let old = app.get(&format!("/tokens/{old_id}"), &admin).await.json;
     assert_eq!(old["status"], "revoked");
     assert_eq!(old["revocation_reason"], "rotated");
-    let (active, total) = listed(&[Status::Active]).await;
+    let (active, total) = listed(&app, Status::Active).await;
     assert!(!active.contains(&old_id));
     assert_eq!(total, Some(2));
-    assert_eq!(listed(&[Status::Revoked]).await.1, Some(1));
-    assert_eq!(listed(&[Status::Expired]).await.1, Some(0));
+    assert_eq!(listed(&app, Status::Revoked).await.1, Some(1));
+    assert_eq!(listed(&app, Status::Expired).await.1, Some(0));
 
     assert_eq!(app.service.sweep_expired().await.unwrap(), 1);
-    let (revoked, total) = listed(&[Status::Revoked]).await;
+    let (revoked, total) = listed(&app, Status::Revoked).await;
     assert_eq!((revoked, total), (vec![old_id.clone()], Some(1)));
-    assert_eq!(listed(&[Status::Expired]).await.1, Some(0));
+    assert_eq!(listed(&app, Status::Expired).await.1, Some(0));
     let after = app.get(&format!("/tokens/{old_id}"), &admin).await.json;
     assert_eq!(after, old, "the sweeper changes nothing a client sees");
+    true
+}
+
+/// The ids of the tenant's tokens in `status`, and their total.
+async fn listed(app: &App, status: Status) -> (Vec<String>, Option<u64>) {
+    let q = ListQuery {
+        statuses: Some([status].into_iter().collect()),
+        include_total: true,
+        ..ListQuery::default()
+    };
+    let r = app
+        .service
+        .list(&principal("acme", "root", ADMIN), &q)
+        .await
+        .unwrap();
+    (r.items.iter().map(|t| t.id.to_string()).collect(), r.total)
 }
 
 #[tokio::test]

@@ -135,7 +135,8 @@ async fn a_tenants_day(app: &App) -> Day {
         )
         .await,
     );
-    let soon = api_tokens::time::now() + chrono::Duration::milliseconds(1500);
+    // Due in three seconds, far enough for its own create on a busy machine.
+    let soon = api_tokens::time::now() + chrono::Duration::milliseconds(3000);
     let backup = created(
         app.post(
             "/tokens",
@@ -165,7 +166,11 @@ async fn a_tenants_day(app: &App) -> Day {
         )
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.text);
-    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    // Past the backup's expiry (ci's one-second grace period ended before it was set).
+    let wait = (soon - api_tokens::time::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
     assert_eq!(app.service.sweep_expired().await.unwrap(), 2);
     Day {
         ci,

@@ -121,7 +121,15 @@ async fn world() -> World {
             app.touch(t.id, now - Duration::minutes(n as i64)).await;
         }
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    // Past the last of the short expiries set above, whenever the revocations finished.
+    let soon = time::now() + Duration::minutes(1);
+    let last = created
+        .iter()
+        .filter_map(|t| t.expires_at)
+        .filter(|e| *e < soon)
+        .max();
+    let wait = last.and_then(|l| (l - time::now()).to_std().ok());
+    tokio::time::sleep(wait.unwrap_or_default() + std::time::Duration::from_millis(20)).await;
     assert!(
         app.service.sweep_expired().await.unwrap() > 0,
         "the sweeper moved the expired tokens"
