@@ -86,3 +86,10 @@ pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Princ
         metadata: Default::default(),
     }
 }
+
+/// Sleeps until `t`, on the wall clock the service reads, has passed by `margin_ms`: a test
+/// waits for an expiry measured, never for a fixed time.
+pub async fn sleep_past(t: api_tokens::time::Timestamp, margin_ms: u64) {
+    let wait = (t - api_tokens::time::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(margin_ms)).await;
+}

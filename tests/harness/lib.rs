@@ -18,7 +18,7 @@ pub use dynamodb::{
     dynamodb, dynamodb_counted, dynamodb_for_service, dynamodb_with, endpoint, RequestCounter,
 };
 pub use fixtures::{
-    fixture, principal, revocation_options, sample_token, sqs_batch, EVENT_SOURCES,
+    fixture, principal, revocation_options, sample_token, sleep_past, sqs_batch, EVENT_SOURCES,
 };
 pub use http::{HttpClient, Reply};
 pub use hyper::Method;

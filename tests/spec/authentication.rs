@@ -343,10 +343,7 @@ async fn the_authorizer_cache_answers_repeat_checks_without_dynamodb() {
             continue;
         }
         assert_eq!(first, (true, 1));
-        let wait = (expires_at - api_tokens::time::now())
-            .to_std()
-            .unwrap_or_default();
-        tokio::time::sleep(wait + Duration::from_millis(20)).await;
+        integration_tests::sleep_past(expires_at, 20).await;
         assert_eq!(check(short.clone()).await, (false, 1));
         return;
     }

@@ -1,7 +1,5 @@
 //! `POST /tokens/{id}/rotate`
 
-use std::time::Duration;
-
 use api_tokens::domain::verification::Rejection;
 use api_tokens::model::Status;
 use api_tokens::service::listing::ListQuery;
@@ -132,10 +130,7 @@ async fn grace_period_then_revoked(grace: i64) -> bool {
     assert_eq!(total, Some(3));
 
     // Until the grace period ends.
-    let wait = (ends - api_tokens::time::now())
-        .to_std()
-        .unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_millis(200)).await;
+    integration_tests::sleep_past(ends, 200).await;
     // After it: refused, and read as revoked, before and after the sweeper stores that.
     assert_eq!(app.get("/tokens/self", &old_secret).await.status, 401);
     let old = app.get(&format!("/tokens/{old_id}"), &admin).await.json;

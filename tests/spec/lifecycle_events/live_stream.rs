@@ -167,10 +167,7 @@ async fn a_tenants_day(app: &App) -> Day {
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.text);
     // Past the backup's expiry (ci's one-second grace period ended before it was set).
-    let wait = (soon - api_tokens::time::now())
-        .to_std()
-        .unwrap_or_default();
-    tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+    integration_tests::sleep_past(soon, 50).await;
     assert_eq!(app.service.sweep_expired().await.unwrap(), 2);
     Day {
         ci,

@@ -121,15 +121,7 @@ async fn world() -> World {
             app.touch(t.id, now - Duration::minutes(n as i64)).await;
         }
     }
-    // Past the last of the short expiries set above, whenever the revocations finished.
-    let soon = time::now() + Duration::minutes(1);
-    let last = created
-        .iter()
-        .filter_map(|t| t.expires_at)
-        .filter(|e| *e < soon)
-        .max();
-    let wait = last.and_then(|l| (l - time::now()).to_std().ok());
-    tokio::time::sleep(wait.unwrap_or_default() + std::time::Duration::from_millis(20)).await;
+    integration_tests::sleep_past(last_short_expiry(&created).unwrap_or(now), 20).await;
     assert!(
         app.service.sweep_expired().await.unwrap() > 0,
         "the sweeper moved the expired tokens"
@@ -151,6 +143,17 @@ async fn world() -> World {
         all,
         now,
     }
+}
+
+/// The latest expiry within the next minute among `created` (the tokens made to expire while
+/// the world is built): the sweep comes after it, whenever the revocations finished.
+fn last_short_expiry(created: &[TokenItem]) -> Option<Timestamp> {
+    let soon = time::now() + Duration::minutes(1);
+    created
+        .iter()
+        .filter_map(|t| t.expires_at)
+        .filter(|e| *e < soon)
+        .max()
 }
 
 /// What a page body says.
