@@ -137,11 +137,11 @@ fn parameter_name() -> impl Strategy<Value = String> {
         6 => proptest::sample::select(
             LIST_PARAMETERS
                 .iter()
-                .filter(|p| !p.contains('<'))
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
         ),
         1 => "metadata\\.[ -~]{0,70}",
+        1 => "metadata\\[[ -~]{0,70}\\]?",
         1 => any::<String>(),
     ]
 }

@@ -20,7 +20,9 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page a client may ask for.
 pub const MAX_LIMIT: u32 = 1000;
 
-/// Every `GET /tokens` parameter (besides `metadata.<key>`).
+/// Every `GET /tokens` parameter, as the OpenAPI spec names them: the metadata filter is the
+/// repeatable `metadata=team=infra` (what every generator can send), also read as
+/// `metadata[team]=infra` (a `deepObject`) and `metadata.team=infra`.
 pub const LIST_PARAMETERS: [&str; 18] = [
     "limit",
     "cursor",
@@ -39,10 +41,10 @@ pub const LIST_PARAMETERS: [&str; 18] = [
     "sort",
     "order",
     "include_total_count",
-    "metadata.<key>",
+    "metadata",
 ];
 
-/// Prefix of the repeatable metadata filter parameters (`metadata.team=infra`).
+/// Prefix of the metadata filter's oldest spelling (`metadata.team=infra`).
 pub const METADATA_PARAMETER_PREFIX: &str = "metadata.";
 
 /// `GET /tokens` parameters, validated; every bad parameter is named.
@@ -54,7 +56,7 @@ pub fn parse_list_query(req: &Request) -> Result<ListQuery, ApiError> {
     let mut parser = ListParser::default();
     for name in names {
         let values = params.all(name).unwrap_or_default();
-        let repeatable = matches!(name, "status" | "token_ids");
+        let repeatable = matches!(name, "status" | "token_ids" | "metadata");
         if values.len() > 1 && !repeatable {
             parser.fail(name, "multiple_values", "give this parameter at most once");
             continue;
@@ -122,6 +124,7 @@ impl ListParser {
                 "desc" => self.order = Some(true),
                 _ => self.fail(name, "enum", "use asc or desc"),
             },
+            "metadata" => self.metadata_pairs(name, values),
             _ => self.metadata(name, value),
         }
     }
@@ -226,25 +229,49 @@ impl ListParser {
         }
     }
 
-    /// `metadata.<key>=<value>`; any other name is unknown.
-    fn metadata(&mut self, name: &str, value: &str) {
-        match name.strip_prefix(METADATA_PARAMETER_PREFIX) {
-            Some(key) if valid_metadata_key(key) => {
-                self.q.metadata.insert(key.to_string(), value.to_string());
+    /// `metadata=<key>=<value>` (repeatable): the value up to its first `=` is the key.
+    fn metadata_pairs(&mut self, name: &str, values: &[&str]) {
+        for pair in values {
+            match pair.split_once('=') {
+                Some((key, value)) => self.metadata_filter(name, key, value),
+                None => self.fail(name, "invalid_pair", "give key=value, e.g. team=infra"),
             }
-            Some(_) => self.fail(
+        }
+    }
+
+    /// `metadata.<key>=<value>` or `metadata[<key>]=<value>`; any other name is unknown.
+    fn metadata(&mut self, name: &str, value: &str) {
+        let key = name.strip_prefix(METADATA_PARAMETER_PREFIX).or_else(|| {
+            name.strip_prefix("metadata[")
+                .and_then(|k| k.strip_suffix(']'))
+        });
+        match key {
+            Some(key) => self.metadata_filter(name, key, value),
+            None => self.fail(name, "extra_forbidden", "unknown query parameter"),
+        }
+    }
+
+    fn metadata_filter(&mut self, name: &str, key: &str, value: &str) {
+        if !valid_metadata_key(key) {
+            self.fail(
                 name,
                 "invalid_key",
                 "metadata keys are 1..=64 of [A-Za-z0-9._:-]",
-            ),
-            None => self.fail(name, "extra_forbidden", "unknown query parameter"),
+            );
+        } else if self.q.metadata.contains_key(key) {
+            // One key twice, in any spelling: which value was meant is not ours to guess.
+            self.fail(name, "multiple_values", "give each metadata key once");
+        } else {
+            self.q.metadata.insert(key.to_string(), value.to_string());
         }
     }
 
     /// Checks the parameters against each other and settles the defaults that depend on
     /// others.
     fn finish(mut self) -> Result<ListQuery, ApiError> {
-        if self.q.statuses.is_some() && self.include_revoked.is_some() {
+        // `include_revoked=false` is what leaving it out means (generated clients send
+        // every default): only `true` conflicts with `status`.
+        if self.q.statuses.is_some() && self.include_revoked == Some(true) {
             self.fail(
                 "include_revoked",
                 "mutually_exclusive",

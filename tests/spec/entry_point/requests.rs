@@ -225,6 +225,7 @@ fn list_value(name: &'static str) -> BoxedStrategy<String> {
         "scope" => vec!["tokens:read", "tokens:admin", "orders:read", "nope", ""],
         "sort" => vec!["created_at", "expires_at", "last_used_at", "name", "bogus"],
         "order" => vec!["asc", "desc", "up"],
+        "metadata" => vec!["team=infra", "team", "=x", "team=a=b", "bad key=x"],
         n if n.contains("after") || n.contains("before") => vec![
             "2024-01-01T00:00:00Z",
             "2024-01-01T00:00:00.123+02:00",
@@ -245,12 +246,10 @@ fn list_value(name: &'static str) -> BoxedStrategy<String> {
 fn query_pair() -> impl Strategy<Value = (String, String)> {
     let names: Vec<&'static str> = LIST_PARAMETERS
         .iter()
-        .map(|n| {
-            if n.ends_with("<key>") {
-                "metadata.team"
-            } else {
-                n
-            }
+        .flat_map(|n| match *n {
+            // The metadata filter's spellings: `metadata=team=x`, `metadata.team`, `metadata[team]`.
+            "metadata" => vec!["metadata", "metadata.team", "metadata[team]"],
+            n => vec![n],
         })
         .collect();
     prop_oneof![

@@ -116,7 +116,7 @@ fn booleans_are_true_or_false() {
 #[test]
 fn status_and_include_revoked_are_exclusive() {
     assert_eq!(
-        errors("status=active&include_revoked=false"),
+        errors("status=active&include_revoked=true"),
         one("include_revoked", "mutually_exclusive")
     );
 }
@@ -220,6 +220,61 @@ fn metadata_filters_need_valid_keys_and_other_names_are_unknown() {
     assert_eq!(q.metadata.len(), 2);
     assert_eq!(errors("metadata.=x"), one("metadata.", "invalid_key"));
     assert_eq!(errors("colour=red"), one("colour", "extra_forbidden"));
+}
+
+#[test]
+fn metadata_filters_read_in_each_spelling() {
+    // `metadata=key=value` is what the spec declares (an array every generator sends), the
+    // `deepObject` brackets what some send for objects, `metadata.key` the oldest spelling.
+    for raw in [
+        "metadata=team=infra&metadata=env=prod",
+        "metadata=team%3Dinfra&metadata=env%3Dprod",
+        "metadata[team]=infra&metadata.env=prod",
+        "metadata%5Bteam%5D=infra&metadata%5Benv%5D=prod",
+    ] {
+        let q = parse(raw);
+        assert_eq!(q.metadata.get("team").map(String::as_str), Some("infra"), "{raw}");
+        assert_eq!(q.metadata.get("env").map(String::as_str), Some("prod"), "{raw}");
+        assert_eq!(q.metadata.len(), 2, "{raw}");
+    }
+    // The key ends at the first `=`; the value may hold more.
+    assert_eq!(parse("metadata=expr=a=b").metadata.get("expr").map(String::as_str), Some("a=b"));
+    assert_eq!(errors("metadata=team"), one("metadata", "invalid_pair"));
+    assert_eq!(errors("metadata==x"), one("metadata", "invalid_key"));
+    assert_eq!(
+        errors("metadata=team=a&metadata=team=b"),
+        one("metadata", "multiple_values")
+    );
+    assert_eq!(
+        errors("metadata[team]=a&metadata.team=b"),
+        one("metadata[team]", "multiple_values")
+    );
+    assert_eq!(errors("metadata[]=x"), one("metadata[]", "invalid_key"));
+    assert_eq!(errors("metadata[a b]=x"), one("metadata[a b]", "invalid_key"));
+    assert_eq!(errors("metadata[team=x"), one("metadata[team", "extra_forbidden"));
+}
+
+#[test]
+fn every_documented_default_sent_means_what_leaving_it_out_means() {
+    // Generated clients send each parameter's declared default; beside any other parameter
+    // it must change nothing (`sort` is left out where the base sorts: given twice is an
+    // error of its own).
+    let defaults = [
+        format!("limit={DEFAULT_LIMIT}"),
+        "include_revoked=false".to_string(),
+        "sort=created_at".to_string(),
+        "include_total_count=false".to_string(),
+    ];
+    for base in ["", "status=active", "status=revoked,expired&sort=name", "user_id=bob"] {
+        let sent: Vec<&str> = defaults
+            .iter()
+            .map(String::as_str)
+            .filter(|d| !(base.contains("sort=") && d.starts_with("sort=")))
+            .collect();
+        let with = [base].into_iter().chain(sent).filter(|p| !p.is_empty());
+        let with = with.collect::<Vec<_>>().join("&");
+        assert_eq!(parse(&with), parse(base), "{with}");
+    }
 }
 
 #[test]
