@@ -58,7 +58,11 @@ async fn every_bad_list_parameter_is_named() {
             "metadata.env",
             "multiple_values",
         ),
-        ("metadata[env]=a&metadata.env=b", "metadata[env]", "multiple_values"),
+        (
+            "metadata[env]=a&metadata.env=b",
+            "metadata[env]",
+            "multiple_values",
+        ),
         ("metadata[]=x", "metadata[]", "invalid_key"),
         ("metadata=team", "metadata", "invalid_pair"),
         ("statuss=active", "statuss", "extra_forbidden"),
@@ -86,7 +90,11 @@ async fn defaults_sent_and_the_deep_object_filter_list_what_they_mean() {
     }
     let b = app.get("/tokens?name=b", &admin).await.json["items"][0]["id"].clone();
     let revoked = app
-        .post(&format!("/tokens/{}/revoke", b.as_str().unwrap()), &admin, json!({}))
+        .post(
+            &format!("/tokens/{}/revoke", b.as_str().unwrap()),
+            &admin,
+            json!({}),
+        )
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.text);
     let names = |q: &'static str| {

@@ -3,7 +3,8 @@
 
 use super::*;
 
-/// A `GET /tokens` request with `raw_query`, as API Gateway's HTTP API sends it.
+/// A `GET /tokens` request with `raw_query`, as API Gateway's HTTP API sends it and the
+/// functions read it.
 fn request(raw_query: &str) -> Request {
     let event = serde_json::json!({
         "version": "2.0", "routeKey": "GET /tokens", "rawPath": "/tokens",
@@ -17,7 +18,7 @@ fn request(raw_query: &str) -> Request {
         },
         "isBase64Encoded": false
     });
-    lambda_http::request::from_str(&event.to_string()).expect("an HTTP API event")
+    crate::http::lambda::read_event(&event.to_string()).expect("an HTTP API event")
 }
 
 fn parse(raw_query: &str) -> ListQuery {
@@ -233,12 +234,26 @@ fn metadata_filters_read_in_each_spelling() {
         "metadata%5Bteam%5D=infra&metadata%5Benv%5D=prod",
     ] {
         let q = parse(raw);
-        assert_eq!(q.metadata.get("team").map(String::as_str), Some("infra"), "{raw}");
-        assert_eq!(q.metadata.get("env").map(String::as_str), Some("prod"), "{raw}");
+        assert_eq!(
+            q.metadata.get("team").map(String::as_str),
+            Some("infra"),
+            "{raw}"
+        );
+        assert_eq!(
+            q.metadata.get("env").map(String::as_str),
+            Some("prod"),
+            "{raw}"
+        );
         assert_eq!(q.metadata.len(), 2, "{raw}");
     }
     // The key ends at the first `=`; the value may hold more.
-    assert_eq!(parse("metadata=expr=a=b").metadata.get("expr").map(String::as_str), Some("a=b"));
+    assert_eq!(
+        parse("metadata=expr=a=b")
+            .metadata
+            .get("expr")
+            .map(String::as_str),
+        Some("a=b")
+    );
     assert_eq!(errors("metadata=team"), one("metadata", "invalid_pair"));
     assert_eq!(errors("metadata==x"), one("metadata", "invalid_key"));
     assert_eq!(
@@ -250,8 +265,14 @@ fn metadata_filters_read_in_each_spelling() {
         one("metadata[team]", "multiple_values")
     );
     assert_eq!(errors("metadata[]=x"), one("metadata[]", "invalid_key"));
-    assert_eq!(errors("metadata[a b]=x"), one("metadata[a b]", "invalid_key"));
-    assert_eq!(errors("metadata[team=x"), one("metadata[team", "extra_forbidden"));
+    assert_eq!(
+        errors("metadata[a b]=x"),
+        one("metadata[a b]", "invalid_key")
+    );
+    assert_eq!(
+        errors("metadata[team=x"),
+        one("metadata[team", "extra_forbidden")
+    );
 }
 
 #[test]
@@ -265,7 +286,12 @@ fn every_documented_default_sent_means_what_leaving_it_out_means() {
         "sort=created_at".to_string(),
         "include_total_count=false".to_string(),
     ];
-    for base in ["", "status=active", "status=revoked,expired&sort=name", "user_id=bob"] {
+    for base in [
+        "",
+        "status=active",
+        "status=revoked,expired&sort=name",
+        "user_id=bob",
+    ] {
         let sent: Vec<&str> = defaults
             .iter()
             .map(String::as_str)
