@@ -10,7 +10,7 @@ mod dynamodb;
 mod fixtures;
 mod http;
 mod table;
-pub use table::seed_tokens;
+pub use table::{seed_tokens, Snapshot};
 
 pub use app::{mint_token, App};
 pub use config::{test_config, test_config_with};

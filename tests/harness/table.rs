@@ -108,7 +108,25 @@ impl App {
             }
         }
     }
+
+    /// Every item of the table by its key: what "nothing was written" is checked against.
+    pub async fn snapshot(&self) -> Snapshot {
+        self.scan_all()
+            .await
+            .into_iter()
+            .map(|item| match item.get(schema::PK) {
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) => (pk.clone(), item),
+                _ => panic!("an item without a string pk"),
+            })
+            .collect()
+    }
 }
+
+/// The table's items by key ([`App::snapshot`]).
+pub type Snapshot = std::collections::BTreeMap<
+    String,
+    std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+>;
 
 /// Writes `n` active tokens of `user` into `table` with `BatchWriteItem`, each record changed
 /// by `edit` first (still active: the counters count them so): records, credentials with a

@@ -326,32 +326,12 @@ mod tests {
         }
     }
 
+    /// An active token of frank's that never expires.
     fn token() -> TokenItem {
-        let now = crate::support::time::now();
         TokenItem {
-            id: Uuid::now_v7(),
-            tenant_id: "acme".into(),
             user_id: "frank".into(),
-            name: "laptop".into(),
-            description: None,
-            prefix: "tkn_laptop".into(),
-            scopes: vec![],
-            status: StoredStatus::Active,
-            created_by: "frank".into(),
-            created_at: now,
-            updated_at: now,
-            last_used_at: None,
-            last_used_ip: None,
             expires_at: None,
-            revoked_at: None,
-            revoked_by: None,
-            revoked_via: None,
-            revocation_reason: None,
-            metadata: Default::default(),
-            allowed_ips: vec![],
-            rotated_from: None,
-            rotated_to: None,
-            updated_by: None,
+            ..crate::domain::model::tests::item()
         }
     }
 

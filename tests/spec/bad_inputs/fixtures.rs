@@ -1,10 +1,7 @@
 //! The catalog's world: the tokens and cursors its placeholders are filled with, and the
-//! table snapshot that "nothing was written" is checked against.
-
-use std::collections::{BTreeMap, HashMap};
+//! table snapshot (`App::snapshot`) that "nothing was written" is checked against.
 
 use api_tokens::service::CreateInput;
-use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::App;
 use serde_json::json;
 
@@ -151,16 +148,4 @@ async fn ended_tokens(app: &App, alice: &str) -> (String, String, String) {
         )
         .await;
     (revoked_id, revoked, expired)
-}
-
-/// Every item of the table by its key: what "nothing was written" is checked against.
-pub(super) async fn snapshot(app: &App) -> BTreeMap<String, HashMap<String, AttributeValue>> {
-    app.scan_all()
-        .await
-        .into_iter()
-        .map(|item| match item.get("pk") {
-            Some(AttributeValue::S(pk)) => (pk.clone(), item),
-            _ => panic!("an item without a string pk"),
-        })
-        .collect()
 }

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::USER;
 use case::{Auth, Body, Case};
-use fixtures::{fixtures, snapshot, Fixtures};
+use fixtures::{fixtures, Fixtures};
 
 /// The catalog, table by table, in the order the cases are sent.
 const CATALOG: &[&[Case]] = &[
@@ -132,14 +132,14 @@ async fn every_bad_input_gets_its_exact_problem_and_writes_nothing() {
     );
     let app = App::start_with(&[("LAST_USED_INTERVAL_SECONDS", "0")]).await;
     let f = fixtures(&app).await;
-    let mut before = snapshot(&app).await;
+    let mut before = app.snapshot().await;
     let mut failures = Vec::new();
     for case in cases.iter().copied() {
         let reply = send(&app, &f, case).await;
         if let Some(m) = mismatch(case, &f, &reply) {
             failures.push(m);
         }
-        let after = snapshot(&app).await;
+        let after = app.snapshot().await;
         if after != before {
             let changed: Vec<&String> = after
                 .iter()

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use gateway::{Answer, Answerer};
 use requests::Case;
-use world::{snapshot, World};
+use world::World;
 
 /// Every problem `type` the API answers with: its status and title.
 const PROBLEMS: &[(&str, u16, &str)] = &[
@@ -98,7 +98,7 @@ async fn check(world: &World, case: &Case, tally: &RefCell<Tally>) -> Result<(),
         .await
         .map_err(|e| TestCaseError::fail(format!("{e} (AWS answers 500)")))?;
     let status = answer.response.status().as_u16();
-    let after = snapshot(&world.app).await;
+    let after = world.app.snapshot().await;
     let changed = if after == world.baseline {
         Vec::new()
     } else {

@@ -4,16 +4,11 @@
 //! that succeeds and writes is undone ([`World::restore`]), so every case starts from the
 //! same table and a shrinking run replays against the state the failure was found in.
 
-use std::collections::{BTreeMap, HashMap};
-
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::App;
+use integration_tests::{App, Snapshot};
 use serde_json::json;
 
 use crate::{ADMIN, USER};
-
-/// Every item of a table by its key.
-pub(super) type Snapshot = BTreeMap<String, HashMap<String, AttributeValue>>;
 
 /// The running service, its callers' secrets and the values placeholders stand for.
 pub(super) struct World {
@@ -55,7 +50,7 @@ impl World {
             ("reader", reader),
             ("cursor", cursor.to_string()),
         ];
-        let baseline = snapshot(&app).await;
+        let baseline = app.snapshot().await;
         Self {
             app,
             values,
@@ -103,18 +98,6 @@ impl World {
         }
         changed
     }
-}
-
-/// Every item of the app's table by its key.
-pub(super) async fn snapshot(app: &App) -> Snapshot {
-    app.scan_all()
-        .await
-        .into_iter()
-        .map(|item| match item.get("pk") {
-            Some(AttributeValue::S(pk)) => (pk.clone(), item),
-            _ => panic!("an item without a string pk"),
-        })
-        .collect()
 }
 
 /// Every byte of `s` as `%XX`.

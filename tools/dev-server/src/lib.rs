@@ -10,19 +10,20 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use api_tokens::http::{self, HttpError, Matched};
+mod gateway;
+
+use api_tokens::http::{self, HttpError};
 use api_tokens::store::TokenStore;
-use api_tokens::{authorizer, ApiError, TokenService};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use api_tokens::{ApiError, TokenService};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
+
+pub use gateway::{gateway, header_map, Answerer, GatewayError, GatewayRequest};
 
 /// Bodies larger than this are refused before they reach a handler (API Gateway's own cap
 /// is 10 MB; the handlers cap at [`http::MAX_BODY_BYTES`]).
@@ -63,118 +64,27 @@ pub async fn handle<S: TokenStore>(
         Ok(b) => b.to_bytes(),
         Err(_) => return problem(HttpError::PayloadTooLarge(http::MAX_BODY_BYTES), &path),
     };
-    let matched = match http::match_route(&parts.method, &path) {
-        Ok(m) => m,
-        Err(e) => return problem(e, &path),
-    };
-    let template = http::ROUTES
+    let headers = parts
+        .headers
         .iter()
-        .find(|(_, _, op)| *op == matched.operation)
-        .map(|(m, t, _)| format!("{m} {t}"))
-        .unwrap_or_default();
-    let headers = header_map(&parts.headers);
-    let raw_query = parts.uri.query().unwrap_or_default().to_string();
-    let context = request_context(&parts.method, &path, &template, remote, &headers);
-
-    let Some(authorization) = headers.get("authorization").cloned() else {
-        return problem(ApiError::Unauthorized, &path);
+        .map(|(n, v)| (n.as_str(), v.as_bytes()));
+    let req = GatewayRequest {
+        method: &parts.method,
+        path: &path,
+        raw_query: parts.uri.query().unwrap_or_default(),
+        headers: header_map(headers),
+        body: &body,
+        source_ip: remote.ip().to_string(),
     };
-    let auth_event = json!({
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": format!("arn:aws:execute-api:local:000000000000:local/$default/{}{}", parts.method, path),
-        "identitySource": [authorization],
-        "routeKey": template,
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": context,
-    });
-    let lambda_context = match authorizer::handle(service, auth_event).await {
-        Ok(answer) if answer["isAuthorized"] == true => answer["context"].clone(),
-        Ok(_) => return problem(ApiError::Unauthorized, &path),
-        Err(e) => {
+    // One process serves every route.
+    match gateway(service, &req, |_| http::ALL_OPERATIONS).await {
+        Ok((_, resp)) => to_hyper(resp),
+        Err(e @ GatewayError::Authorizer(_)) => {
             tracing::error!(error = %e, "authorizer failed");
-            return problem(ApiError::Unavailable, &path);
+            problem(ApiError::Unavailable, &path)
         }
-    };
-
-    let mut context = context;
-    context["authorizer"] = json!({ "lambda": lambda_context });
-    let (body_text, is_base64) = match std::str::from_utf8(&body) {
-        Ok(text) => (text.to_string(), false),
-        Err(_) => (STANDARD.encode(&body), true),
-    };
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": template,
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": context,
-        "isBase64Encoded": is_base64,
-    });
-    if !body.is_empty() {
-        event["body"] = Value::from(body_text);
+        Err(e @ GatewayError::Event(_)) => problem(ApiError::Internal(e.to_string()), &path),
     }
-    if let Matched { id: Some(id), .. } = &matched {
-        event["pathParameters"] = json!({ "id": id });
-    }
-    let lambda_req = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(r) => r,
-        Err(e) => return problem(ApiError::Internal(format!("event: {e}")), &path),
-    };
-    let resp = match http::serve(service, lambda_req, http::ALL_OPERATIONS).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    to_hyper(resp)
-}
-
-/// Headers as API Gateway v2 passes them: lower-case names, repeated values comma-joined.
-fn header_map(headers: &hyper::HeaderMap) -> Map<String, Value> {
-    let mut out: Map<String, Value> = Map::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match out.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            _ => {
-                out.insert(name.as_str().to_string(), Value::from(value));
-            }
-        }
-    }
-    out
-}
-
-fn request_context(
-    method: &hyper::Method,
-    path: &str,
-    route_key: &str,
-    remote: SocketAddr,
-    headers: &Map<String, Value>,
-) -> Value {
-    let now = chrono::Utc::now();
-    json!({
-        "accountId": "000000000000",
-        "apiId": "local",
-        "domainName": headers.get("host").cloned().unwrap_or(Value::from("localhost")),
-        "domainPrefix": "local",
-        "http": {
-            "method": method.as_str(),
-            "path": path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": remote.ip().to_string(),
-            "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::from("")),
-        },
-        "requestId": uuid::Uuid::now_v7().to_string(),
-        "routeKey": route_key,
-        "stage": "$default",
-        "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
-        "timeEpoch": now.timestamp_millis(),
-    })
 }
 
 fn problem(err: impl Into<HttpError>, path: &str) -> Response<Full<Bytes>> {
