@@ -1,5 +1,5 @@
-# Shared by the scripts (dev, test, validate-template, schemathesis, bench, plot). Source it,
-# after setting $root to the repository root; do not run it.
+# Shared by the scripts (dev, test, validate-template, schemathesis, test-clients, bench, plot).
+# Source it, after setting $root to the repository root; do not run it.
 
 # Fixed dummy credentials and region: DynamoDB Local keys its databases by them, and checks
 # none. Anyone who can reach its port can read and write every table, which is why
@@ -39,12 +39,57 @@ stop_dynamodb_local() {
   fi
 }
 
+# start_dev_server STATE_DIR [NAME]: builds the dev server and starts it in the background on
+# a free port over a fresh table (NAME-<time>-<pid>, default NAME `dev`) at
+# $DYNAMODB_ENDPOINT, with its own keys and admin token (tenant `dev`, every scope) in
+# STATE_DIR: STATE_DIR/admin-token, log STATE_DIR/dev-server.log. Waits until it answers, then
+# sets DEV_SERVER_URL and DEV_SERVER_PID. The caller stops it with stop_dev_server.
+start_dev_server() {
+  local state="$1" name="${2:-dev}" port
+  # --workspace: the features the test build unified, so nothing is rebuilt.
+  (cd "$root" && cargo build --quiet --workspace --bin dev-server)
+  port="$(free_port)"
+  (
+    umask 077
+    export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT" PORT="$port" DEV_STATE_DIR="$state"
+    TABLE_NAME="$name-$(date +%s)-$$"
+    CURSOR_KEYS="$(head -c 32 /dev/urandom | base64)"
+    TOKEN_HASH_KEY="$(head -c 32 /dev/urandom | base64)"
+    export TABLE_NAME CURSOR_KEYS TOKEN_HASH_KEY
+    exec "$root/target/debug/dev-server"
+  ) >"$state/dev-server.log" 2>&1 &
+  DEV_SERVER_PID=$!
+  DEV_SERVER_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 150); do
+    if [ -s "$state/admin-token" ] && curl -s -o /dev/null "$DEV_SERVER_URL/"; then
+      return 0
+    fi
+    if ! kill -0 "$DEV_SERVER_PID" 2>/dev/null; then
+      echo "the dev server failed to start:" >&2; cat "$state/dev-server.log" >&2; return 1
+    fi
+    sleep 0.2
+  done
+  echo "the dev server did not answer on $DEV_SERVER_URL within 30 s" >&2
+  return 1
+}
+
+stop_dev_server() {
+  if [ -n "${DEV_SERVER_PID:-}" ]; then
+    kill "$DEV_SERVER_PID" 2>/dev/null || true
+    wait "$DEV_SERVER_PID" 2>/dev/null || true
+    DEV_SERVER_PID=
+  fi
+}
+
 # ensure_python_tools PACKAGE...: the PyPI tools the scripts run, in the repository's own
 # virtualenv ${VENV:-.venv} (created if missing; a relative VENV is taken from the root).
 # Only the packages whose executable is missing are installed, so once they are there this
-# costs nothing. Sets VENV_BIN to the virtualenv's bin/. The packages the scripts use:
+# costs nothing. A pinned PACKAGE==VERSION is installed unless exactly that version is there
+# (scripts/test-clients pins its code generators, so a new release cannot change the code
+# it tests). Sets VENV_BIN to the virtualenv's bin/. The packages the scripts use:
 # cfn-lint, aws-sam-cli (runs as `sam`), openapi-spec-validator, schemathesis (all four for
-# scripts/test) and matplotlib (scripts/plot; a library, checked by importing it).
+# scripts/test), matplotlib (scripts/plot; a library, checked by importing it), and
+# openapi-python-client and openapi-generator-cli (scripts/test-clients).
 ensure_python_tools() {
   local venv="${VENV:-.venv}" package missing=()
   [[ "$venv" == /* ]] || venv="$root/$venv"
@@ -54,6 +99,9 @@ ensure_python_tools() {
   fi
   for package in "$@"; do
     case "$package" in
+      *==*) "$venv/bin/python" -c \
+          'import sys, importlib.metadata as m; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+          "${package%%==*}" "${package#*==}" 2>/dev/null ;;
       aws-sam-cli) [[ -x "$venv/bin/sam" ]] ;;
       matplotlib) "$venv/bin/python" -c 'import matplotlib' 2>/dev/null ;;
       ziglang) "$venv/bin/python" -c 'import ziglang' 2>/dev/null ;;

@@ -4,6 +4,7 @@
 mod authentication;
 mod aws_stub;
 mod bad_inputs;
+mod cli;
 mod create;
 mod entry_point;
 mod errors;
