@@ -25,9 +25,29 @@
 //! | --- | --- |
 //! | [`principal`] | [`Principal`]: the context contract, version 1, and the scope checks |
 //! | [`problem`] | [`Problem`]: RFC 9457 problem+json, the token service's field set |
+//! | [`usage`] | [`Usage`]: the authorizer's verdict on the token's rate limit and quota |
+//!
+//! Behind an API whose declaration says `"limits": "context"`, a request over its token's
+//! rate limit or quota reaches your handler with the verdict; answer it first:
+//!
+//! ```no_run
+//! # use api_tokens_consumer::{Principal, Problem};
+//! # use lambda_http::{Body, Request, Response};
+//! fn orders(req: &Request) -> Result<Response<Body>, Problem> {
+//!     let caller = Principal::from_request(req)?;
+//!     caller.require_within_limits()?; // 429 with Retry-After and RateLimit headers
+//!     let mut resp = Response::new(Body::from("orders"));
+//!     if let Some(usage) = &caller.usage {
+//!         usage.add_headers(&mut resp); // RateLimit-Policy and RateLimit on every answer
+//!     }
+//!     Ok(resp)
+//! }
+//! ```
 
 pub mod principal;
 pub mod problem;
+pub mod usage;
 
 pub use principal::{Principal, CONTEXT_VERSION};
 pub use problem::{FieldError, Problem, PROBLEM_BASE};
+pub use usage::{Usage, Verdict};

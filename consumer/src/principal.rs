@@ -10,6 +10,7 @@ use lambda_http::{Request, RequestExt};
 use serde_json::{Map, Value};
 
 use crate::problem::Problem;
+use crate::usage::{Usage, Verdict};
 
 /// The context contract version this crate reads.
 pub const CONTEXT_VERSION: &str = "1";
@@ -38,6 +39,10 @@ pub struct Principal {
     pub required_scopes: Vec<String>,
     /// The context contract version the authorizer wrote.
     pub context_version: String,
+    /// The authorizer's verdict on the token's rate limit and quota; `None` for a token
+    /// without either. Under `"limits": "context"` a request over a limit reaches you:
+    /// [`Principal::require_within_limits`] answers it.
+    pub usage: Option<Usage>,
     /// The request path, for the `instance` of this caller's problems.
     instance: String,
 }
@@ -115,6 +120,7 @@ impl Principal {
                 .map(str::to_string),
             required_scopes: words(key::REQUIRED),
             context_version: context_version.to_string(),
+            usage: Usage::from_context(ctx),
             instance: instance.to_string(),
         })
     }
@@ -135,6 +141,19 @@ impl Principal {
             Ok(())
         } else {
             Err(Problem::missing_scope(scope).at(&self.instance))
+        }
+    }
+
+    /// `Ok` unless the authorizer found the token over its rate limit or quota; then the
+    /// service's `429` (`rate-limited` or `quota-exhausted`) with `Retry-After` and the
+    /// `RateLimit-Policy` and `RateLimit` headers. Call it first in every handler of an API
+    /// that declares `"limits": "context"`.
+    pub fn require_within_limits(&self) -> Result<(), Problem> {
+        match &self.usage {
+            Some(u) if u.verdict != Verdict::Admitted => {
+                Err(Problem::over_limit(u).at(&self.instance))
+            }
+            _ => Ok(()),
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Problem {
     pub instance: String,
     /// The invalid fields of a `422` (sent as `errors` when not empty).
     pub errors: Vec<FieldError>,
+    /// Headers sent with it (a `429`'s `Retry-After` and `RateLimit` headers).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// One invalid input, as the token service reports it: where, what, a machine-readable kind.
@@ -72,7 +74,37 @@ impl Problem {
             detail: detail.into(),
             instance: String::new(),
             errors: Vec::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// `429 rate-limited` or `429 quota-exhausted`, as the service answers a token over its
+    /// rate limit or quota: `Retry-After` (unless a total quota, which never refills) and the
+    /// IETF `RateLimit-Policy` and `RateLimit` headers.
+    pub fn over_limit(usage: &crate::usage::Usage) -> Self {
+        let retry = match usage.retry_after {
+            Some(t) => format!("; retry in {t} s"),
+            None => " for good".into(),
+        };
+        let mut problem = match usage.verdict {
+            crate::usage::Verdict::QuotaExhausted => Self::new(
+                429,
+                "quota-exhausted",
+                "Quota exhausted",
+                format!("this token's quota is used up{retry}"),
+            ),
+            _ => Self::new(
+                429,
+                "rate-limited",
+                "Rate limited",
+                format!("this token's rate limit is reached{retry}"),
+            ),
+        };
+        if let Some(t) = usage.retry_after {
+            problem.headers.push(("retry-after", t.to_string()));
+        }
+        problem.headers.extend(usage.headers());
+        problem
     }
 
     /// This problem for the request at `path` (the `instance` member).
@@ -168,6 +200,11 @@ impl Problem {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        for (name, value) in &self.headers {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                headers.insert(*name, v);
+            }
         }
         resp
     }

@@ -31,6 +31,8 @@ pub fn sample_token(tenant: &str, user: &str) -> api_tokens::model::TokenItem {
         rotated_from: None,
         rotated_to: None,
         updated_by: None,
+        rate_limit: None,
+        quota: None,
     }
 }
 
@@ -84,6 +86,8 @@ pub fn principal(tenant: &str, user: &str, scopes: &[&str]) -> api_tokens::Princ
         expires_at: None,
         allowed_ips: vec![],
         metadata: Default::default(),
+        rate_limit: None,
+        quota: None,
     }
 }
 

@@ -164,6 +164,15 @@ fn catalogue_slugs() -> BTreeSet<String> {
     slugs
 }
 
+/// A verdict for the two `429`s.
+fn usage() -> api_tokens::domain::usage::Usage {
+    api_tokens::domain::usage::Usage::new(
+        api_tokens::domain::usage::Verdict::RateLimited,
+        Some(1),
+        &[],
+    )
+}
+
 /// One of every error, answered: its problem `type`. No wildcard arm, so a new variant does not
 /// compile until it is listed here.
 fn answered_slugs() -> BTreeSet<String> {
@@ -183,6 +192,8 @@ fn answered_slugs() -> BTreeSet<String> {
         A::NotRotatable("x".into()).into(),
         A::IdempotencyKeyReused.into(),
         A::Validation(vec![]).into(),
+        A::RateLimited(usage()).into(),
+        A::QuotaExhausted(usage()).into(),
         A::Unavailable.into(),
         A::Internal("x".into()).into(),
     ];
@@ -202,6 +213,8 @@ fn answered_slugs() -> BTreeSet<String> {
                 | A::NotRotatable(_)
                 | A::IdempotencyKeyReused
                 | A::Validation(_)
+                | A::RateLimited(_)
+                | A::QuotaExhausted(_)
                 | A::Unavailable
                 | A::Internal(_),
             ) => {}

@@ -171,6 +171,8 @@ async fn rotate_until(app: &App, owner: &str, id: &str, due: Timestamp) -> Strin
     let input = RotateInput {
         grace_period: (due - time::now()).max(Duration::milliseconds(1)),
         expires_at: None,
+        rate_limit: None,
+        quota: None,
     };
     let minted = app
         .service

@@ -20,6 +20,16 @@
 //! `requestContext.http.sourceIp` (HTTP API) or `requestContext.identity.sourceIp` (REST
 //! `REQUEST` authorizers). REST `TOKEN` authorizers see no address, so such tokens fail there.
 //!
+//! A token with a rate limit or a quota is counted once its request is otherwise allowed
+//! ([`TokenService::admit`]): one conditional `UpdateItem` per limit, shared by every warm
+//! instance. Over a limit, the API's declaration decides (`limits`, [`OverLimit`]): `deny`
+//! refuses at the edge (an HTTP API answers `403`; a REST API's deny carries the verdict in
+//! its context, for a gateway response to show), `context` allows the request with the
+//! verdict in the context, for the integration to answer `429`. Without route checks (the
+//! dev server) it is `context`, as this service's own API declares. API Gateway's authorizer
+//! cache must be off (`AuthorizerCacheTtlSeconds` 0, REST `authorizerResultTtlInSeconds` 0)
+//! for limits to count every request: a cached answer never reaches the authorizer.
+//!
 //! A DynamoDB failure, or SSM failing with nothing cached, is an error (API Gateway answers
 //! 500), never a silent "invalid token".
 
@@ -33,9 +43,10 @@ use serde_json::{json, Value};
 
 use crate::authorizer::declarations::{DeclarationSource, Declarations, Lookup, SsmSource};
 use crate::authorizer::policy::{rest_answer, rest_deny, MethodArn};
-use crate::authorizer::routes::{Route, RouteTable, Unlisted};
+use crate::authorizer::routes::{OverLimit, Route, RouteTable, Unlisted};
 use crate::config::{Budget, Config, ConfigError, Keys};
 use crate::domain::principal::Principal;
+use crate::domain::usage::{Usage, Verdict};
 use crate::service::{TokenService, VerifyError};
 use crate::store::{DynamoStore, TokenStore};
 
@@ -181,13 +192,40 @@ fn listed<'a>(table: &RouteTable, route: Option<&'a Route>) -> Result<Option<&'a
     }
 }
 
-/// The context for `p` on `route` (none matched: empty route and scopes).
-fn context(p: &Principal, route: Option<&Route>) -> Value {
-    let ctx = match route {
+/// The context for `p` on `route` (none matched: empty route and scopes), with the verdict
+/// on its limits when it has any.
+fn context(p: &Principal, route: Option<&Route>, usage: Option<&Usage>) -> Value {
+    let mut ctx = match route {
         Some(r) => p.to_context_for(&r.key, &r.requirement.scopes()),
         None => p.to_context(),
     };
+    for (k, v) in usage.map(Usage::to_context).into_iter().flatten() {
+        ctx.insert(k.into(), Value::from(v));
+    }
     json!(ctx)
+}
+
+/// Counts the request of `p`, which is otherwise allowed, against its token's limits:
+/// `Ok(Ok(usage))` to allow it (`usage` for the context), `Ok(Err(usage))` to refuse it
+/// (over a limit, and `over` says refuse).
+async fn metered<S: TokenStore>(
+    service: &TokenService<S>,
+    p: &Principal,
+    over: OverLimit,
+) -> Result<Result<Option<Usage>, Usage>, AuthorizerError> {
+    let usage = service.admit(p, crate::support::time::now()).await?;
+    Ok(match usage {
+        Some(u) if u.verdict != Verdict::Admitted && over == OverLimit::Deny => {
+            tracing::info!(reason = u.verdict.as_str(), "{DENIED}");
+            Err(u)
+        }
+        usage => Ok(usage),
+    })
+}
+
+/// How `table`'s API answers a request over its limits (no route checks: in the context).
+fn over_limit(table: Option<&std::sync::Arc<RouteTable>>) -> OverLimit {
+    table.map_or(OverLimit::Context, |t| t.over_limit)
 }
 
 /// Verifies the presented token; `Ok(None)` means "refused" (reason logged, token not).
@@ -239,7 +277,10 @@ async fn http_api<S: TokenStore, D: DeclarationSource>(
         if route.is_some_and(|r| !r.requirement.met_by(&p.scopes)) {
             return Ok(denied("missing scope for route", api_id, route_key));
         }
-        Ok::<_, AuthorizerError>(Some(context(&p, route)))
+        match metered(service, &p, over_limit(table.as_ref())).await? {
+            Ok(usage) => Ok::<_, AuthorizerError>(Some(context(&p, route, usage.as_ref()))),
+            Err(_) => Ok(None),
+        }
     };
     Ok(match verdict.await? {
         Some(ctx) => json!({ "isAuthorized": true, "context": ctx }),
@@ -281,9 +322,12 @@ async fn rest_api<S: TokenStore, D: DeclarationSource>(
             return Ok(denied("method arn not understood", "", "").unwrap_or_else(deny));
         }
         // Routes not checked, an ARN of another shape: allowed as it is, as API Gateway named it.
-        return Ok(match principal(service, authorization, source_ip).await? {
-            Some(p) => single_method_answer(&p, method_arn),
-            None => deny(),
+        let Some(p) = principal(service, authorization, source_ip).await? else {
+            return Ok(deny());
+        };
+        return Ok(match metered(service, &p, OverLimit::Context).await? {
+            Ok(usage) => single_method_answer(&p, method_arn, usage.as_ref()),
+            Err(u) => over_limit_deny(method_arn, &u),
         });
     };
     let (api, path) = (arn.api_id, arn.path);
@@ -311,16 +355,34 @@ async fn rest_api<S: TokenStore, D: DeclarationSource>(
     if route.is_some_and(|r| !r.requirement.met_by(&p.scopes)) || !policy.allows(method_arn) {
         return Ok(denied("missing scope for route", api, path).unwrap_or_else(deny));
     }
-    Ok(rest_answer(&p.user_id, &policy, context(&p, route)))
+    Ok(
+        match metered(service, &p, over_limit(table.as_ref())).await? {
+            Ok(usage) => rest_answer(&p.user_id, &policy, context(&p, route, usage.as_ref())),
+            Err(u) => over_limit_deny(method_arn, &u),
+        },
+    )
 }
 
 /// The allow of exactly `method_arn` (an ARN not of the method ARN shape).
-fn single_method_answer(p: &Principal, method_arn: &str) -> Value {
+fn single_method_answer(p: &Principal, method_arn: &str, usage: Option<&Usage>) -> Value {
     let policy = policy::RestPolicy {
         allow: vec![method_arn.to_string()],
         deny: Vec::new(),
     };
-    rest_answer(&p.user_id, &policy, context(p, None))
+    rest_answer(&p.user_id, &policy, context(p, None, usage))
+}
+
+/// A REST deny of a request over its limits, the verdict in its context: a gateway response
+/// (`ACCESS_DENIED`) can show `$context.authorizer.usage` and `retry_after`.
+fn over_limit_deny(method_arn: &str, usage: &Usage) -> Value {
+    let mut answer = rest_deny(method_arn);
+    let ctx: serde_json::Map<String, Value> = usage
+        .to_context()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect();
+    answer["context"] = Value::Object(ctx);
+    answer
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@
 //!             "GET /orders/{id}": {"any_of": ["orders:read"]}, "ANY /health": {}}}
 //! ```
 //!
+//! - `limits` says how a request over its token's rate limit or quota is answered: `deny`
+//!   (when absent) refuses it at the edge (API Gateway's `403`, which cannot say why); `context`
+//!   lets it through with the verdict in the authorizer context (`usage`, `retry_after`,
+//!   `ratelimit_policy`, `ratelimit`), for an integration that answers `429` itself (the
+//!   `api-tokens-consumer` crate's `UsageVerdict`, and this service's own API).
 //! - A key is `METHOD /path` as an HTTP API's `routeKey` (`ANY`, `{param}` and a final
 //!   `{proxy+}` allowed) or `$default`. A requirement is `any_of` (at least one), `all_of`
 //!   (every one), both, or `{}` (any valid token). `default` (routes not listed) is `deny`
@@ -50,6 +55,9 @@ pub enum DeclarationError {
     /// `default` other than `deny` or `authenticated`.
     #[error("default must be \"deny\" or \"authenticated\", not {0:?}")]
     Default(String),
+    /// `limits` other than `deny` or `context`.
+    #[error("limits must be \"deny\" or \"context\", not {0:?}")]
+    Limits(String),
     /// A route key that is not `METHOD /path` or `$default`.
     #[error("route key {0:?} is not `METHOD /path` or `$default`")]
     RouteKey(String),
@@ -70,6 +78,15 @@ pub enum Unlisted {
     Deny,
     /// Any valid token; the integration checks scopes itself.
     Authenticated,
+}
+
+/// How a request over its token's rate limit or quota is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLimit {
+    /// Refused by the authorizer (the default): API Gateway answers `403`.
+    Deny,
+    /// Allowed, with the verdict in the context: the integration answers `429`.
+    Context,
 }
 
 /// The scopes a route requires.
@@ -264,6 +281,8 @@ struct Raw {
     #[serde(default)]
     default: Option<String>,
     #[serde(default)]
+    limits: Option<String>,
+    #[serde(default)]
     routes: BTreeMap<String, RawRequirement>,
 }
 
@@ -281,6 +300,8 @@ struct RawRequirement {
 pub struct RouteTable {
     /// What an unlisted route gets.
     pub unlisted: Unlisted,
+    /// How a request over its token's limits is answered.
+    pub over_limit: OverLimit,
     routes: Vec<Route>,
     by_key: HashMap<String, usize>,
 }
@@ -301,6 +322,11 @@ impl RouteTable {
             Some("authenticated") => Unlisted::Authenticated,
             Some(other) => return Err(DeclarationError::Default(other.into())),
         };
+        let over_limit = match raw.limits.as_deref() {
+            None | Some("deny") => OverLimit::Deny,
+            Some("context") => OverLimit::Context,
+            Some(other) => return Err(DeclarationError::Limits(other.into())),
+        };
         let mut routes = Vec::with_capacity(raw.routes.len());
         for (key, r) in raw.routes {
             let requirement = Requirement {
@@ -316,6 +342,7 @@ impl RouteTable {
             .collect();
         Ok(Self {
             unlisted,
+            over_limit,
             routes,
             by_key,
         })

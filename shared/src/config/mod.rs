@@ -16,6 +16,7 @@
 //! | `LAST_USED_INTERVAL_SECONDS` | a token's use is recorded at most this often (0: never) | `60` |
 //! | `ROUTE_SCOPES_PARAMETER_PREFIX` | the authorizer reads each API's route-scope declarations from the SSM parameter `<prefix><apiId>` | unset: no route checks |
 //! | `ROUTE_SCOPES_REFRESH_SECONDS` | seconds the authorizer keeps an API's declarations (0..=3600) | `60` |
+//! | `QUOTA_WARNING_PERCENT` | a `TokenQuotaThreshold` event when a token has used this share of its quota in a period (0: none) | `80` |
 //! | `TIME_BUDGET_SCALE` | multiplies every time budget (`budget.rs`), 1..=100: for test machines only | `1` |
 //! | `AWS_ENDPOINT_URL_DYNAMODB` | DynamoDB endpoint override (DynamoDB Local) | AWS |
 //! | `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | the functions' region and credentials ([`lambda_sdk_config`]) | Lambda |
@@ -69,6 +70,8 @@ pub struct Config {
     pub route_scopes_parameter_prefix: Option<String>,
     /// Seconds the authorizer keeps an API's declarations before reading them again.
     pub route_scopes_refresh_seconds: u32,
+    /// Percent of a quota at which the threshold event fires (0: never).
+    pub quota_warning_percent: u8,
 }
 
 impl std::fmt::Debug for Config {
@@ -237,7 +240,10 @@ impl Config {
                     "must be a whole number, 0..=3600",
                 )
             })?;
+        let quota_warning_percent = number(set("QUOTA_WARNING_PERCENT"), 80, 0..=99)
+            .ok_or_else(|| bad("QUOTA_WARNING_PERCENT", "must be a whole number, 0..=99"))?;
         Ok(Self {
+            quota_warning_percent,
             route_scopes_parameter_prefix,
             route_scopes_refresh_seconds,
             cursor_keys,

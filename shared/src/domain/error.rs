@@ -56,12 +56,26 @@ pub enum ApiError {
     /// One or more fields or parameters are invalid.
     #[error("{} invalid field(s)", .0.len())]
     Validation(Vec<FieldError>),
+    /// The presented token is over its rate limit in this window.
+    #[error("this token's rate limit is reached{}", retry_in(.0))]
+    RateLimited(crate::domain::usage::Usage),
+    /// The presented token's quota is used up for this period (or for good, a total quota).
+    #[error("this token's quota is used up{}", retry_in(.0))]
+    QuotaExhausted(crate::domain::usage::Usage),
     /// DynamoDB throttled or timed out; the client may retry.
     #[error("the service is busy; retry shortly")]
     Unavailable,
     /// A fault of ours. Details are logged, never sent.
     #[error("internal error")]
     Internal(String),
+}
+
+/// `; retry in N s`, or `` for a limit that never refills.
+fn retry_in(u: &crate::domain::usage::Usage) -> String {
+    match u.retry_after {
+        Some(t) => format!("; retry in {t} s"),
+        None => " for good".into(),
+    }
 }
 
 impl ApiError {

@@ -6,4 +6,5 @@ pub mod limits;
 pub mod model;
 pub mod principal;
 pub mod scope;
+pub mod usage;
 pub mod verification;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::usage::{Quota, RateLimit};
 use crate::support::time::{self, Timestamp};
 
 /// The lifecycle state written to the table. The expiry sweeper moves `active` tokens past
@@ -126,6 +127,12 @@ pub struct TokenItem {
     /// `actor` of lifecycle events. Not part of the client view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
+    /// Verified requests per window, enforced by the authorizer; `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// Verified requests per period, enforced by the authorizer; `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
 }
 
 impl TokenItem {
@@ -162,6 +169,8 @@ impl TokenItem {
             + self.revocation_reason.as_ref().map_or(0, String::len)
             + self.scopes.iter().map(|s| s.len() + 3).sum::<usize>()
             + self.allowed_ips.iter().map(|s| s.len() + 3).sum::<usize>()
+            // Two limits and the remaining quota: field names and 20-digit numbers.
+            + 160
             + self
                 .metadata
                 .iter()
@@ -194,7 +203,15 @@ impl TokenItem {
             allowed_ips: &self.allowed_ips,
             rotated_from: self.rotated_from,
             rotated_to: self.rotated_to,
+            rate_limit: self.rate_limit,
+            quota: self.quota,
+            quota_remaining: None,
         }
+    }
+
+    /// Whether the token has a rate limit or a quota (the `limited` filter).
+    pub fn is_limited(&self) -> bool {
+        self.rate_limit.is_some() || self.quota.is_some()
     }
 }
 
@@ -248,6 +265,14 @@ pub struct TokenView<'a> {
     pub rotated_from: Option<Uuid>,
     /// The token that replaced this one, or null.
     pub rotated_to: Option<Uuid>,
+    /// Requests per window, or null.
+    pub rate_limit: Option<RateLimit>,
+    /// Requests per period, or null.
+    pub quota: Option<Quota>,
+    /// What is left of the quota in the current period; null without a quota. It lives in
+    /// the token's counter, not the record: [`TokenItem::view`] leaves it null and the
+    /// readers (`TokenService::get`, the list) fill it in.
+    pub quota_remaining: Option<u64>,
 }
 
 /// The `201` body of a creation: the token plus its secret, shown this once.
@@ -290,6 +315,8 @@ pub(crate) mod tests {
             rotated_from: None,
             rotated_to: None,
             updated_by: None,
+            rate_limit: None,
+            quota: None,
         }
     }
 
@@ -372,10 +399,13 @@ pub(crate) mod tests {
             "allowed_ips",
             "rotated_from",
             "rotated_to",
+            "rate_limit",
+            "quota",
+            "quota_remaining",
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }
-        assert_eq!(keys.len(), 21);
+        assert_eq!(keys.len(), 24);
         assert_eq!(json["created_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(json["last_used_at"], serde_json::Value::Null);
     }

@@ -14,6 +14,9 @@
 //! | `metadata` | the token's metadata as a JSON object string, `"{}"` when none |
 //! | `route` | the matched declared route key, `""` when none was matched |
 //! | `required_scopes` | that route's scopes, space-separated, `""` when none |
+//! | `rate_limit` | `<limit>/<window seconds>` (`100/60`), `""` when none |
+//! | `quota` | `<limit>/<day, month or total>` (`10000/day`), `""` when none |
+//! | `usage` | the authorizer's verdict on the limits ([`crate::domain::usage`]), `""` when the token has none |
 //!
 //! Readers ignore keys they do not know: a later version adds keys, a breaking change bumps
 //! `context_version`. [`Principal::from_context`] also reads a context without the
@@ -24,6 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use crate::domain::scope::{TOKENS_ADMIN, TOKENS_READ, TOKENS_WRITE};
+use crate::domain::usage::{Quota, RateLimit};
 use crate::support::time::{self, Timestamp};
 
 /// The verified caller.
@@ -44,6 +48,10 @@ pub struct Principal {
     pub allowed_ips: Vec<String>,
     /// The token's metadata (empty for a credential written before it carried them).
     pub metadata: BTreeMap<String, String>,
+    /// The presented token's rate limit: tokens it mints get no more.
+    pub rate_limit: Option<RateLimit>,
+    /// The presented token's quota: tokens it mints get no more.
+    pub quota: Option<Quota>,
 }
 
 /// The version of the context [`Principal::to_context`] writes.
@@ -61,6 +69,8 @@ mod key {
     pub const METADATA: &str = "metadata";
     pub const ROUTE: &str = "route";
     pub const REQUIRED: &str = "required_scopes";
+    pub const RATE_LIMIT: &str = "rate_limit";
+    pub const QUOTA: &str = "quota";
 }
 
 impl Principal {
@@ -120,12 +130,20 @@ impl Principal {
                 key::ALLOWED_IPS.into(),
                 Value::from(self.allowed_ips.join(" ")),
             ),
+            (
+                key::RATE_LIMIT.into(),
+                Value::from(self.rate_limit.map(|r| r.to_text()).unwrap_or_default()),
+            ),
+            (
+                key::QUOTA.into(),
+                Value::from(self.quota.map(|q| q.to_text()).unwrap_or_default()),
+            ),
         ])
     }
 
     /// Reads the principal back from an authorizer context; `None` if any part is missing, an
-    /// expiry does not parse, or `metadata` is given but not a JSON object of strings. The
-    /// keys added by version 1 may be absent (no metadata).
+    /// expiry or a limit does not parse, or `metadata` is given but not a JSON object of
+    /// strings. The keys added by version 1 may be absent (no metadata, no limits).
     pub fn from_context(ctx: &HashMap<String, Value>) -> Option<Self> {
         let get = |k: &str| {
             ctx.get(k)
@@ -155,6 +173,14 @@ impl Principal {
                 Some(m) => serde_json::from_str(&m).ok()?,
                 None => BTreeMap::new(),
             },
+            rate_limit: match get(key::RATE_LIMIT) {
+                Some(r) => Some(RateLimit::from_text(&r)?),
+                None => None,
+            },
+            quota: match get(key::QUOTA) {
+                Some(q) => Some(Quota::from_text(&q)?),
+                None => None,
+            },
         })
     }
 }
@@ -173,6 +199,14 @@ pub(crate) mod tests {
             expires_at: time::parse("2027-01-01T00:00:00Z"),
             allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
             metadata: [("team".to_string(), "payments".to_string())].into(),
+            rate_limit: Some(RateLimit {
+                limit: 100,
+                window_seconds: 60,
+            }),
+            quota: Some(Quota {
+                limit: 10_000,
+                period: crate::domain::usage::QuotaPeriod::Day,
+            }),
         }
     }
 
@@ -220,7 +254,9 @@ pub(crate) mod tests {
         assert_eq!(text("required_scopes"), "orders:read orders:admin");
         assert_eq!(text("allowed_ips"), "10.0.0.0/8 2001:db8::/32");
         assert_eq!(text("expires_at"), "2027-01-01T00:00:00.000Z");
-        assert_eq!(ctx.len(), 10);
+        assert_eq!(text("rate_limit"), "100/60");
+        assert_eq!(text("quota"), "10000/day");
+        assert_eq!(ctx.len(), 12);
         assert!(ctx.values().all(Value::is_string));
         let none = Principal {
             metadata: BTreeMap::new(),
@@ -235,11 +271,26 @@ pub(crate) mod tests {
     #[test]
     fn a_context_without_the_version_1_keys_still_reads() {
         let mut ctx = alice().to_context();
-        for k in ["context_version", "metadata", "route", "required_scopes"] {
+        for k in [
+            "context_version",
+            "metadata",
+            "route",
+            "required_scopes",
+            "rate_limit",
+            "quota",
+        ] {
             ctx.remove(k);
         }
         let read = Principal::from_context(&ctx).unwrap();
         assert!(read.metadata.is_empty());
+        assert_eq!((read.rate_limit, read.quota), (None, None));
+        let mut ctx = alice().to_context();
+        ctx.insert("rate_limit".into(), Value::from("lots"));
+        assert_eq!(
+            Principal::from_context(&ctx),
+            None,
+            "a limit that does not parse"
+        );
         assert_eq!(read.token_id, "t1");
         let mut ctx = alice().to_context();
         ctx.insert("metadata".into(), Value::from("[1]"));

@@ -9,6 +9,14 @@
 //! | `status` became `revoked` | `TokenRevoked` | `revoked_by` (and `via`: `revoked_via`) | `revocation_reason` | `revoked_at` |
 //! | `status` went from `active` to `expired` | `TokenExpired` | [`EXPIRY_ACTOR`] | null | `expires_at` |
 //! | token record deleted | `TokenPurged` | [`TTL_ACTOR`] for a TTL deletion, else null | null | stream time |
+//! | usage notice `threshold` written | `TokenQuotaThreshold` | [`QUOTA_ACTOR`] | null | when the count was reached |
+//! | usage notice `exhausted` written | `TokenQuotaExhausted` | [`QUOTA_ACTOR`] | null | when the count was reached |
+//!
+//! The authorizer writes a usage notice once per token, quota period and kind (a conditional
+//! `PutItem`), so each of the quota events is published once per period (redeliveries carry
+//! the same `event_id`). Their `name` is null and `scopes` empty (the authorizer does not
+//! read the record), and their `quota` is `{limit, period, used, period_label, period_ends}`;
+//! it is null on every other event.
 //!
 //! One write can be several changes: a rotation without grace period is `TokenRotated`
 //! then `TokenRevoked`. A write that changes none of these (the authorizer's last-use
@@ -38,6 +46,8 @@ pub use stream::{Change, Malformed, StreamRecord};
 pub const EXPIRY_ACTOR: &str = "tokens-expire";
 /// The `actor` of a `TokenPurged` that DynamoDB's TTL caused.
 pub const TTL_ACTOR: &str = "dynamodb-ttl";
+/// The `actor` of the quota events: the authorizer that counted the request.
+pub const QUOTA_ACTOR: &str = "tokens-authorizer";
 
 /// What happened to a token; its `detail-type` is [`Kind::detail_type`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +64,10 @@ pub enum Kind {
     Expired,
     /// Deleted from the table (retention elapsed).
     Purged,
+    /// Used the configured share of its quota in a period (`QUOTA_WARNING_PERCENT`).
+    QuotaThreshold,
+    /// Used all of its quota in a period.
+    QuotaExhausted,
 }
 
 impl Kind {
@@ -66,6 +80,8 @@ impl Kind {
             Self::Revoked => "TokenRevoked",
             Self::Expired => "TokenExpired",
             Self::Purged => "TokenPurged",
+            Self::QuotaThreshold => "TokenQuotaThreshold",
+            Self::QuotaExhausted => "TokenQuotaExhausted",
         }
     }
 }
@@ -92,8 +108,8 @@ pub struct Detail {
     /// When the change took effect.
     #[serde(with = "time::rfc3339")]
     pub time: Timestamp,
-    /// The token's name after the change.
-    pub name: String,
+    /// The token's name after the change (null on the quota events).
+    pub name: Option<String>,
     /// Its scopes.
     pub scopes: Vec<String>,
     /// Its stored status after the change.
@@ -108,8 +124,27 @@ pub struct Detail {
     /// When the old token of a rotation stops working (`TokenRotated` only).
     #[serde(with = "time::rfc3339::option")]
     pub grace_ends_at: Option<Timestamp>,
-    /// The fields a `TokenUpdated` changed, of `name`, `description`, `metadata`.
+    /// The fields a `TokenUpdated` changed, of `name`, `description`, `metadata`,
+    /// `rate_limit`, `quota`.
     pub changed: Vec<&'static str>,
+    /// The quota and how much of it was used (the quota events only).
+    pub quota: Option<QuotaDetail>,
+}
+
+/// The `quota` of a `TokenQuotaThreshold` or `TokenQuotaExhausted`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuotaDetail {
+    /// The quota's limit.
+    pub limit: u64,
+    /// `day`, `month` or `total`.
+    pub period: &'static str,
+    /// Requests counted in the period when the notice was written.
+    pub used: u64,
+    /// The period's label: `2026-12-08`, `2026-12` or `total`.
+    pub period_label: String,
+    /// When the period ends and the quota refills (null: a total quota, never).
+    #[serde(with = "time::rfc3339::option")]
+    pub period_ends: Option<Timestamp>,
 }
 
 /// One event to publish.
@@ -142,7 +177,7 @@ pub fn events_of(record: &StreamRecord) -> Vec<LifecycleEvent> {
             reason: None,
             via: None,
             time: token.updated_at,
-            name: token.name.clone(),
+            name: Some(token.name.clone()),
             scopes: token.scopes.clone(),
             status: token.status,
             expires_at: token.expires_at,
@@ -150,10 +185,12 @@ pub fn events_of(record: &StreamRecord) -> Vec<LifecycleEvent> {
             rotated_to: token.rotated_to,
             grace_ends_at: None,
             changed: Vec::new(),
+            quota: None,
         },
     };
     match &record.change {
         Change::NotAToken => Vec::new(),
+        Change::Noticed(n) => quota_event(record, n).into_iter().collect(),
         Change::Inserted { new } => {
             let mut e = event(Kind::Created, new);
             e.detail.actor = Some(new.created_by.clone());
@@ -200,12 +237,52 @@ pub fn events_of(record: &StreamRecord) -> Vec<LifecycleEvent> {
     }
 }
 
+/// The event of a usage notice (`None` for a kind this version does not know).
+fn quota_event(record: &StreamRecord, n: &stream::Notice) -> Option<LifecycleEvent> {
+    let kind = match n.kind.as_str() {
+        "threshold" => Kind::QuotaThreshold,
+        "exhausted" => Kind::QuotaExhausted,
+        _ => return None,
+    };
+    let label = n.period.trim_start_matches(['d', 'm']).to_string();
+    Some(LifecycleEvent {
+        kind,
+        detail: Detail {
+            event_id: event_id(&record.event_id, kind),
+            tenant_id: n.tenant_id.clone(),
+            token_id: n.token_id,
+            user_id: n.user_id.clone(),
+            actor: Some(QUOTA_ACTOR.to_string()),
+            reason: None,
+            via: None,
+            time: n.at,
+            name: None,
+            scopes: Vec::new(),
+            status: StoredStatus::Active,
+            expires_at: None,
+            rotated_from: None,
+            rotated_to: None,
+            grace_ends_at: None,
+            changed: Vec::new(),
+            quota: Some(QuotaDetail {
+                limit: n.quota.limit,
+                period: n.quota.period.as_str(),
+                used: n.used,
+                period_label: label,
+                period_ends: n.period_ends,
+            }),
+        },
+    })
+}
+
 /// The client-editable fields that differ between `old` and `new`.
 fn changed_fields(old: &TokenItem, new: &TokenItem) -> Vec<&'static str> {
     [
         ("name", old.name != new.name),
         ("description", old.description != new.description),
         ("metadata", old.metadata != new.metadata),
+        ("rate_limit", old.rate_limit != new.rate_limit),
+        ("quota", old.quota != new.quota),
     ]
     .into_iter()
     .filter_map(|(field, changed)| changed.then_some(field))

@@ -13,6 +13,9 @@ use crate::domain::limits::{
     MAX_REASON_CHARS, MAX_SCOPES,
 };
 use crate::domain::scope::ScopeCatalog;
+use crate::domain::usage::{
+    Quota, QuotaPeriod, RateLimit, MAX_QUOTA, MAX_RATE_LIMIT, MAX_WINDOW_SECONDS,
+};
 use crate::http::checker::{whole_number, Checker};
 use crate::http::error::{loc, HttpError};
 use crate::service::{CreateInput, RotateInput};
@@ -62,7 +65,7 @@ pub(crate) fn required_json(req: &Request) -> Result<Value, HttpError> {
 }
 
 /// The fields of a `POST /tokens` body.
-pub const CREATE_FIELDS: [&str; 8] = [
+pub const CREATE_FIELDS: [&str; 10] = [
     "name",
     "description",
     "scopes",
@@ -71,6 +74,8 @@ pub const CREATE_FIELDS: [&str; 8] = [
     "user_id",
     "metadata",
     "allowed_ips",
+    "rate_limit",
+    "quota",
 ];
 
 /// Validates a `POST /tokens` body. Every invalid field is reported at once.
@@ -97,7 +102,12 @@ pub fn parse_create(
     }
     let metadata = c.metadata().unwrap_or_default();
     let allowed_ips = allowed_ips(&mut c);
+    // `null` is the documented default: the same as leaving them out (the caller's own).
+    let rate_limit = rate_limit(&mut c).flatten();
+    let quota = quota(&mut c).flatten();
     let input = CreateInput {
+        rate_limit,
+        quota,
         name: name.unwrap_or_default(),
         allowed_ips,
         description: description.filter(|d| !d.is_empty()),
@@ -206,8 +216,113 @@ fn allowed_ips(c: &mut Checker) -> Vec<String> {
     allowed_ips
 }
 
+/// `rate_limit`: absent (`None`), `null` (`Some(None)`) or `{"limit", "window_seconds"}`,
+/// both whole numbers in range. A bad one is reported and read as absent.
+fn rate_limit(c: &mut Checker) -> Option<Option<RateLimit>> {
+    let (limit, window_seconds) = limit_object(
+        c,
+        "rate_limit",
+        [
+            ("limit", 1, MAX_RATE_LIMIT),
+            ("window_seconds", 1, MAX_WINDOW_SECONDS),
+        ],
+    )?
+    .map_or((None, None), |[a, b]| (Some(a), Some(b)));
+    Some(
+        limit
+            .zip(window_seconds)
+            .map(|(limit, window_seconds)| RateLimit {
+                limit,
+                window_seconds,
+            }),
+    )
+}
+
+/// `quota`: absent, `null` or `{"limit", "period"}` with `period` one of `day`, `month`,
+/// `total`.
+fn quota(c: &mut Checker) -> Option<Option<Quota>> {
+    let period = match c.obj.get("quota").and_then(|q| q.get("period")) {
+        None | Some(Value::Null) => None,
+        Some(p) => match p.as_str().and_then(QuotaPeriod::parse) {
+            Some(p) => Some(p),
+            None => {
+                c.errors.push(FieldError::new(
+                    loc(&["body", "quota", "period"]),
+                    "enum",
+                    "must be one of day, month, total",
+                ));
+                return None;
+            }
+        },
+    };
+    let [limit] = match limit_object(c, "quota", [("limit", 1, MAX_QUOTA)])? {
+        Some(l) => l,
+        None => return Some(None),
+    };
+    match period {
+        Some(period) => Some(Some(Quota { limit, period })),
+        None => {
+            c.errors.push(FieldError::new(
+                loc(&["body", "quota", "period"]),
+                "missing",
+                "period is required: day, month or total",
+            ));
+            None
+        }
+    }
+}
+
+/// A limit object `field` whose members are the whole numbers `numbers` (name, min, max),
+/// with `period` also allowed for a quota: absent `None`, `null` `Some(None)`, valid
+/// `Some(Some(values))`; anything else is reported and read as absent.
+fn limit_object<const N: usize>(
+    c: &mut Checker,
+    field: &str,
+    numbers: [(&str, u64, u64); N],
+) -> Option<Option<[u64; N]>> {
+    let obj = match c.obj.get(field)? {
+        Value::Null => return Some(None),
+        Value::Object(o) => o,
+        _ => {
+            c.fail(field, "dict_type", "must be an object or null");
+            return None;
+        }
+    };
+    let before = c.errors.len();
+    let allowed =
+        |k: &str| numbers.iter().any(|(n, _, _)| *n == k) || (field == "quota" && k == "period");
+    for k in obj.keys().filter(|k| !allowed(k)) {
+        c.errors.push(FieldError::new(
+            loc(&["body", field, k]),
+            "extra_forbidden",
+            "unknown field",
+        ));
+    }
+    let mut values = [0u64; N];
+    for (i, (name, min, max)) in numbers.iter().enumerate() {
+        let at = loc(&["body", field, name]);
+        match obj.get(*name).filter(|v| !v.is_null()).map(whole_number) {
+            None => c.errors.push(FieldError::new(
+                at,
+                "missing",
+                format!("{name} is required"),
+            )),
+            Some(Some(n)) if n >= *min as i64 && n as u64 <= *max => values[i] = n as u64,
+            Some(Some(_)) => c.errors.push(FieldError::new(
+                at,
+                "range",
+                format!("must be between {min} and {max}"),
+            )),
+            Some(None) => c
+                .errors
+                .push(FieldError::new(at, "int_type", "must be a whole number")),
+        }
+    }
+    (c.errors.len() == before).then_some(Some(values))
+}
+
 /// The fields of a `POST /tokens/{id}/rotate` body.
-pub const ROTATE_FIELDS: [&str; 2] = ["grace_period_seconds", "expires_at"];
+pub const ROTATE_FIELDS: [&str; 4] = ["grace_period_seconds", "expires_at", "rate_limit", "quota"];
 
 /// Validates a rotation body `{grace_period_seconds?, expires_at?}` (empty: no grace
 /// period, the old token's lifetime).
@@ -231,23 +346,31 @@ pub fn parse_rotate(body: &Value, now: Timestamp) -> Result<RotateInput, ApiErro
         }
     };
     let expires_at = c.future_time("expires_at", now);
+    // `null`, the documented default, keeps the old token's limit, as leaving it out does.
+    let rate_limit = rate_limit(&mut c).flatten();
+    let quota = quota(&mut c).flatten();
     c.finish(RotateInput {
         grace_period: chrono::Duration::seconds(grace_period),
         expires_at,
+        rate_limit,
+        quota,
     })
 }
 
 /// The fields `PATCH /tokens/{id}` may change.
-pub const UPDATE_FIELDS: [&str; 3] = ["name", "description", "metadata"];
+pub const UPDATE_FIELDS: [&str; 5] = ["name", "description", "metadata", "rate_limit", "quota"];
 
-/// Validates a `PATCH /tokens/{id}` body: `name`, `description` (`null` removes it) and
-/// `metadata` (replaces the map; `null` empties it). Every other token field is named as
-/// immutable: scopes, expiry, owner and address limits never change after creation.
+/// Validates a `PATCH /tokens/{id}` body: `name`, `description` (`null` removes it),
+/// `metadata` (replaces the map; `null` empties it), `rate_limit` and `quota` (`null` removes
+/// them). Every other token field is named as immutable: scopes, expiry, owner and address
+/// limits never change after creation.
 pub fn parse_update(body: &Value) -> Result<Patch, ApiError> {
     let mut c = Checker::new(body, &UPDATE_FIELDS)?;
     for e in &mut c.errors {
         let field = e.loc.get(1).and_then(Value::as_str).unwrap_or_default();
-        if CREATE_FIELDS.contains(&field) || ROTATE_FIELDS.contains(&field) {
+        if e.kind == "extra_forbidden"
+            && (CREATE_FIELDS.contains(&field) || ROTATE_FIELDS.contains(&field))
+        {
             e.kind = "immutable";
             e.msg = "cannot change after creation; rotate or create a token instead".into();
         }
@@ -269,16 +392,20 @@ pub fn parse_update(body: &Value) -> Result<Patch, ApiError> {
         Some(Value::Null) => Some(BTreeMap::new()),
         Some(_) => c.metadata(),
     };
+    let rate_limit = rate_limit(&mut c);
+    let quota = quota(&mut c);
     if c.obj.keys().all(|k| !UPDATE_FIELDS.contains(&k.as_str())) && c.errors.is_empty() {
         c.fail_body(
             "missing",
-            "give at least one of name, description, metadata",
+            "give at least one of name, description, metadata, rate_limit, quota",
         );
     }
     c.finish(Patch {
         name,
         description,
         metadata,
+        rate_limit,
+        quota,
     })
 }
 

@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Budget;
 use crate::domain::error::ApiError;
+use crate::domain::usage::{Usage, Verdict};
 use crate::http::body::required_json;
 use crate::http::error::loc;
 use crate::http::query::reject_query;
@@ -65,6 +66,7 @@ pub async fn serve<S: TokenStore>(
     operations: &[Operation],
 ) -> Result<Response<Body>, Infallible> {
     let instance = req.uri().path().to_string();
+    let usage = principal::usage_of(&req);
     let within = Budget::API.in_effect().answer_within(lambda_deadline(&req));
     // Boxed for the same reason as `TokenService::verify_cached`: a shallower future type.
     let response =
@@ -79,7 +81,23 @@ pub async fn serve<S: TokenStore>(
                 HttpError::from(ApiError::Unavailable).into_response(&instance)
             }
         };
-    Ok(response)
+    Ok(with_limit_headers(response, usage.as_ref()))
+}
+
+/// Every answer to a limited token's request says where it stands: the IETF
+/// `RateLimit-Policy` and `RateLimit` headers.
+fn with_limit_headers(mut resp: Response<Body>, usage: Option<&Usage>) -> Response<Body> {
+    let Some(u) = usage else {
+        return resp;
+    };
+    for (name, value) in [("ratelimit-policy", &u.policy), ("ratelimit", &u.state)] {
+        if let Ok(v) = lambda_http::http::HeaderValue::from_str(value) {
+            if !value.is_empty() {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+    }
+    resp
 }
 
 /// The invocation's deadline, when Lambda runs this request (not under the dev server).
@@ -98,6 +116,13 @@ async fn dispatch<S: TokenStore>(
         return Err(HttpError::RouteNotFound);
     }
     let caller = principal::from_request(req).ok_or(ApiError::Unauthorized)?;
+    if let Some(u) = principal::usage_of(req) {
+        match u.verdict {
+            Verdict::Admitted => {}
+            Verdict::RateLimited => return Err(ApiError::RateLimited(u).into()),
+            Verdict::QuotaExhausted => return Err(ApiError::QuotaExhausted(u).into()),
+        }
+    }
     let id = matched.id.as_deref().unwrap_or_default();
     match matched.operation {
         Operation::ListTokens => {
@@ -108,12 +133,12 @@ async fn dispatch<S: TokenStore>(
         Operation::GetSelf => {
             reject_query(req, &[])?;
             let item = service.get_self(&caller).await?;
-            Ok(json_response(StatusCode::OK, &item.view(time::now())))
+            token_response(service, item).await
         }
         Operation::GetToken => {
             reject_query(req, &[])?;
             let item = service.get(&caller, id).await?;
-            Ok(json_response(StatusCode::OK, &item.view(time::now())))
+            token_response(service, item).await
         }
         Operation::CreateToken => {
             reject_query(req, &[])?;
@@ -139,7 +164,7 @@ async fn dispatch<S: TokenStore>(
             let body = required_json(req)?;
             let patch = parse_update(&body)?;
             let item = service.update(&caller, id, &patch).await?;
-            Ok(json_response(StatusCode::OK, &item.view(time::now())))
+            token_response(service, item).await
         }
         Operation::RevokeToken | Operation::DeleteToken => {
             reject_query(req, &[])?;
@@ -154,9 +179,25 @@ async fn dispatch<S: TokenStore>(
                 return Ok(resp);
             }
             let item = service.revoke(&caller, id, reason.as_deref()).await?;
-            Ok(json_response(StatusCode::OK, &item.view(time::now())))
+            token_response(service, item).await
         }
     }
+}
+
+/// The `200` answer of one token, its `quota_remaining` read (one `GetItem`-sized
+/// `BatchGetItem` when it has a quota).
+async fn token_response<S: TokenStore>(
+    service: &TokenService<S>,
+    item: crate::domain::model::TokenItem,
+) -> Result<Response<Body>, HttpError> {
+    let now = time::now();
+    let remaining = service
+        .quota_remaining(std::slice::from_ref(&item), now)
+        .await
+        .map_err(ApiError::from)?;
+    let mut view = item.view(now);
+    view.quota_remaining = remaining.of(&item);
+    Ok(json_response(StatusCode::OK, &view))
 }
 
 /// The `Idempotency-Key` header, if sent: 1..=255 printable ASCII characters.

@@ -5,16 +5,33 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use crate::domain::principal::Principal;
+use crate::domain::usage::Usage;
+
+/// The authorizer context of `req`.
+fn context(req: &Request) -> Option<&std::collections::HashMap<String, serde_json::Value>> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => Some(&c.authorizer.as_ref()?.fields),
+        RequestContext::ApiGatewayV1(c) => Some(&c.authorizer.fields),
+        _ => None,
+    }
+}
 
 /// The principal the authorizer attached to `req`; `None` when there is none or it is
 /// incomplete.
 pub fn from_request(req: &Request) -> Option<Principal> {
-    let fields = match req.request_context_ref()? {
-        RequestContext::ApiGatewayV2(c) => &c.authorizer.as_ref()?.fields,
-        RequestContext::ApiGatewayV1(c) => &c.authorizer.fields,
-        _ => return None,
-    };
-    Principal::from_context(fields)
+    Principal::from_context(context(req)?)
+}
+
+/// The authorizer's verdict on the limits of `req`'s token; `None` when it has none.
+pub fn usage_of(req: &Request) -> Option<Usage> {
+    let fields = context(req)?;
+    Usage::from_context(|k| {
+        fields
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    })
 }
 
 #[cfg(test)]

@@ -74,6 +74,11 @@ impl HttpError {
             Self::Domain(ApiError::Unavailable) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            Self::Domain(ApiError::RateLimited(u) | ApiError::QuotaExhausted(u)) => {
+                if let Some(t) = u.retry_after {
+                    headers.insert(header::RETRY_AFTER, HeaderValue::from(t));
+                }
+            }
             _ => {}
         }
         resp
@@ -101,6 +106,8 @@ fn domain_parts(err: &ApiError) -> Parts {
             "validation-error",
             "Validation error",
         ),
+        E::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate-limited", "Rate limited"),
+        E::QuotaExhausted(_) => (S::TOO_MANY_REQUESTS, "quota-exhausted", "Quota exhausted"),
         E::Unavailable => (
             S::SERVICE_UNAVAILABLE,
             "service-unavailable",

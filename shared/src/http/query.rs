@@ -23,7 +23,7 @@ pub const MAX_LIMIT: u32 = 1000;
 /// Every `GET /tokens` parameter, as the OpenAPI spec names them: the metadata filter is the
 /// repeatable `metadata=team=infra` (what every generator can send), also read as
 /// `metadata[team]=infra` (a `deepObject`) and `metadata.team=infra`.
-pub const LIST_PARAMETERS: [&str; 18] = [
+pub const LIST_PARAMETERS: [&str; 19] = [
     "limit",
     "cursor",
     "status",
@@ -42,6 +42,7 @@ pub const LIST_PARAMETERS: [&str; 18] = [
     "order",
     "include_total_count",
     "metadata",
+    "limited",
 ];
 
 /// Prefix of the metadata filter's oldest spelling (`metadata.team=infra`).
@@ -118,6 +119,7 @@ impl ListParser {
             "expires_before" => self.q.expires.before = self.timestamp(name, value),
             "last_used_after" => self.q.last_used.after = self.timestamp(name, value),
             "last_used_before" => self.q.last_used.before = self.timestamp(name, value),
+            "limited" => self.q.limited = self.boolean(name, value),
             "sort" => self.sort(name, value),
             "order" => match value {
                 "asc" => self.order = Some(false),

@@ -65,7 +65,15 @@ pub struct ListBody<'a> {
 /// The `200` answer of `GET /tokens`: the page's tokens as the API shows them at `now`.
 pub fn list_response(page: &ListResult, query: &ListQuery, now: Timestamp) -> Response<Body> {
     let body = ListBody {
-        items: page.items.iter().map(|t| t.view(now)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|t| {
+                let mut view = t.view(now);
+                view.quota_remaining = page.quota_remaining.of(t);
+                view
+            })
+            .collect(),
         limit: query.limit,
         has_next: page.next_cursor.is_some(),
         has_prev: page.prev_cursor.is_some(),
@@ -82,8 +90,11 @@ pub fn list_response(page: &ListResult, query: &ListQuery, now: Timestamp) -> Re
 /// The `201` answer of a create or rotation: the token with its secret, and where it lives.
 /// A replay (same `Idempotency-Key`) is the same answer, marked `Idempotent-Replayed: true`.
 pub(crate) fn minted_response(minted: &Minted) -> Response<Body> {
+    let mut token = minted.item.view(time::now());
+    // A new token (a rotation's too) has used none of its quota.
+    token.quota_remaining = minted.item.quota.map(|q| q.limit);
     let view = CreatedView {
-        token: minted.item.view(time::now()),
+        token,
         secret: minted.secret.expose(),
     };
     let mut resp = json_response(StatusCode::CREATED, &view);

@@ -401,6 +401,23 @@ mod tests {
         async fn batch_get(&self, _: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
             unreachable!("revoke_user reads pages only")
         }
+        async fn count_use(
+            &self,
+            _: &str,
+            _: u64,
+            _: Timestamp,
+        ) -> Result<crate::store::UseCount, StoreError> {
+            unreachable!("revoke_user counts no use")
+        }
+        async fn use_counts(
+            &self,
+            _: &[String],
+        ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+            unreachable!("revoke_user reads no usage")
+        }
+        async fn notify(&self, _: &crate::store::UsageNotice) -> Result<bool, StoreError> {
+            unreachable!("revoke_user writes no notice")
+        }
         async fn touch(
             &self,
             _: Uuid,

@@ -11,7 +11,10 @@ use crate::domain::limits::{MAX_LIFETIME, MAX_LIFETIME_DAYS};
 use crate::domain::model::{StoredStatus, TokenItem};
 use crate::domain::principal::Principal;
 use crate::domain::scope::{TOKENS_ADMIN, TOKENS_WRITE};
-use crate::service::authority::{ips_beyond, outlives, within_expiry, within_ips, within_scopes};
+use crate::domain::usage::{Quota, RateLimit};
+use crate::service::authority::{
+    ips_beyond, limit_for, limits_within, outlives, within_expiry, within_ips, within_scopes,
+};
 use crate::service::idempotency::{self, Keyed};
 use crate::service::token_service::TokenService;
 use crate::store::{Once, StoreError, TokenStore};
@@ -35,6 +38,10 @@ pub struct CreateInput {
     pub metadata: BTreeMap<String, String>,
     /// Normalised CIDR blocks requests must come from (empty: anywhere).
     pub allowed_ips: Vec<String>,
+    /// Requested rate limit (`None`: the caller's own, if any).
+    pub rate_limit: Option<RateLimit>,
+    /// Requested quota (`None`: the caller's own, if any).
+    pub quota: Option<Quota>,
 }
 
 /// A token just minted by a create or a rotation, or, for a retry with the same
@@ -83,6 +90,20 @@ impl<S: TokenStore> TokenService<S> {
         let input = CreateInput {
             expires_at: within_expiry(caller, input.expires_at)?,
             allowed_ips: within_ips(caller, input.allowed_ips)?,
+            rate_limit: limit_for(
+                caller,
+                caller.rate_limit,
+                caller.rate_limit,
+                input.rate_limit.map(Some),
+                true,
+            )?,
+            quota: limit_for(
+                caller,
+                caller.quota,
+                caller.quota,
+                input.quota.map(Some),
+                true,
+            )?,
             ..input
         };
         let (item, secret) =
@@ -180,6 +201,8 @@ impl<S: TokenStore> TokenService<S> {
             rotated_from: None,
             rotated_to: None,
             updated_by: Some(created_by.to_string()),
+            rate_limit: input.rate_limit,
+            quota: input.quota,
         };
         Ok((item, secret))
     }
@@ -238,6 +261,7 @@ impl<S: TokenStore> TokenService<S> {
             return Err(ips_beyond(&caller.allowed_ips));
         }
         within_ips(caller, token.allowed_ips.clone())?;
+        limits_within(caller, token.rate_limit, token.quota)?;
         tracing::info!(token_id = %result.token.id, "idempotent retry answered with the original result");
         Ok(Minted {
             item: result.token,

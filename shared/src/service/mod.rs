@@ -19,6 +19,8 @@
 //! | `sweep_expired` | `sweep.rs` | per shard step: 1 `Query`; per due token 1 `GetItem` + 1 `TransactWriteItems` |
 //! | `verify` | `verify.rs` | 1 `GetItem` of the credential |
 //! | `verify_cached` | `verify.rs`, [`verify_cache`] | none on a fresh cached answer, else as `verify`; + at most 1 `UpdateItem` (last use) per token and `LAST_USED_INTERVAL_SECONDS`, off the response path |
+//! | `admit` | `usage.rs` | none for a token without limits; 1 conditional `UpdateItem` per limit (rate, quota) |
+//! | `quota_remaining` | `usage.rs` | none when no token has a quota; else 1 `BatchGetItem` per 100 tokens with one |
 //!
 //! Invariants every operation keeps:
 //! - Authority only shrinks (`authority.rs`): a minted token (created, rotated or replayed)
@@ -42,6 +44,7 @@ mod rotate;
 mod sweep;
 mod token_service;
 mod update;
+mod usage;
 mod verify;
 
 pub use bulk::BulkRevocation;
@@ -49,4 +52,5 @@ pub use create::{CreateInput, Minted};
 pub use revoke::LeakOutcome;
 pub use rotate::{RotateInput, ROTATED};
 pub use token_service::{service_from_env, TokenService};
+pub use usage::QuotaRemaining;
 pub use verify::VerifyError;

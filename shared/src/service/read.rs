@@ -42,13 +42,17 @@ impl<S: TokenStore> TokenService<S> {
         caller: &Principal,
         query: &ListQuery,
     ) -> Result<ListResult, ApiError> {
-        listing::list(
+        let mut page = listing::list(
             &self.store,
             self.cursors()?,
             self.read_budget,
             caller,
             query,
         )
-        .await
+        .await?;
+        page.quota_remaining = self
+            .quota_remaining(&page.items, crate::support::time::now())
+            .await?;
+        Ok(page)
     }
 }

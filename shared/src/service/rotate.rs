@@ -15,7 +15,7 @@ use crate::domain::error::ApiError;
 use crate::domain::model::{Status, StoredStatus, TokenItem};
 use crate::domain::principal::Principal;
 use crate::domain::scope::TOKENS_WRITE;
-use crate::service::authority::{visible_to, within_expiry, within_ips, within_scopes};
+use crate::service::authority::{limit_for, visible_to, within_expiry, within_ips, within_scopes};
 use crate::service::create::{CreateInput, Minted};
 use crate::service::idempotency::Keyed;
 use crate::service::token_service::TokenService;
@@ -30,6 +30,10 @@ pub struct RotateInput {
     pub grace_period: Duration,
     /// The new token's expiry; by default the old token's lifetime, counted from now.
     pub expires_at: Option<Timestamp>,
+    /// The new token's rate limit; by default the old token's.
+    pub rate_limit: Option<crate::domain::usage::RateLimit>,
+    /// The new token's quota; by default the old token's.
+    pub quota: Option<crate::domain::usage::Quota>,
 }
 
 /// The revocation reason of a rotated token.
@@ -134,6 +138,15 @@ impl<S: TokenStore> TokenService<S> {
                 user_id: None,
                 metadata: old.metadata.clone(),
                 allowed_ips,
+                // Lowering is anyone's; raising takes tokens:admin; never above the caller's.
+                rate_limit: limit_for(
+                    caller,
+                    caller.rate_limit,
+                    old.rate_limit,
+                    input.rate_limit.map(Some),
+                    true,
+                )?,
+                quota: limit_for(caller, caller.quota, old.quota, input.quota.map(Some), true)?,
             },
             now,
         )?;

@@ -36,6 +36,10 @@ pub struct TokenService<S> {
     pub(super) touch_interval: std::time::Duration,
     pub(super) rng: SystemRandom,
     pub(super) user_revocation_page: i32,
+    /// Percent of a quota at which its threshold notice is written (0: never).
+    pub(super) quota_warning_percent: u8,
+    /// The usage notices this instance has written (`usage::notice_if_due`).
+    pub(super) noticed: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl<S: TokenStore> TokenService<S> {
@@ -59,6 +63,8 @@ impl<S: TokenStore> TokenService<S> {
             )),
             rng: SystemRandom::new(),
             user_revocation_page: USER_REVOCATION_PAGE,
+            quota_warning_percent: config.quota_warning_percent,
+            noticed: Default::default(),
         }
     }
 

@@ -148,6 +148,8 @@ impl<S: TokenStore> TokenService<S> {
             expires_at: cred.expires_at,
             allowed_ips: cred.allowed_ips,
             metadata: cred.metadata,
+            rate_limit: cred.rate_limit,
+            quota: cred.quota,
         };
         Ok((principal, cred.expires_at))
     }

@@ -251,6 +251,8 @@ mod tests {
             expires_at: None,
             allowed_ips: vec![],
             metadata: Default::default(),
+            rate_limit: None,
+            quota: None,
         }
     }
 

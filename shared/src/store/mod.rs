@@ -23,6 +23,9 @@
 //! | list page | 1 `Query` per index partition read (usually one) |
 //! | counts | 1 `BatchGetItem` (the counter shards) |
 //! | by ids | 1 `BatchGetItem` (≤ 100 ids) |
+//! | count a use | 1 conditional `UpdateItem` of the window's or period's counter |
+//! | usage counters | 1 `BatchGetItem` (≤ 100 counters) |
+//! | usage notice | 1 conditional `PutItem` |
 
 mod dynamo;
 pub mod error;
@@ -35,6 +38,7 @@ pub use dynamo::DynamoStore;
 pub use error::StoreError;
 pub use port::{
     Amendment, Counts, Credential, KeyRange, Once, Page, PageRequest, Patch, Revocation,
-    RevokeOutcome, RotateOutcome, Rotation, SweepStep, TokenStore, MAX_BATCH_REVOCATIONS,
+    RevokeOutcome, RotateOutcome, Rotation, SweepStep, TokenStore, UsageNotice, UseCount,
+    MAX_BATCH_REVOCATIONS,
 };
 pub use record::record_attributes;

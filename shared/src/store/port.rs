@@ -40,6 +40,12 @@ pub struct Credential {
     /// before it was copied here: empty).
     #[serde(default)]
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// The token's rate limit, kept in step with the record's.
+    #[serde(default)]
+    pub rate_limit: Option<crate::domain::usage::RateLimit>,
+    /// The token's quota, kept in step with the record's.
+    #[serde(default)]
+    pub quota: Option<crate::domain::usage::Quota>,
 }
 
 /// A revocation to apply atomically.
@@ -116,6 +122,22 @@ pub struct Patch {
     pub description: Option<Option<String>>,
     /// New metadata, replacing the old map.
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// New rate limit; `Some(None)` removes it.
+    pub rate_limit: Option<Option<crate::domain::usage::RateLimit>>,
+    /// New quota; `Some(None)` removes it.
+    pub quota: Option<Option<crate::domain::usage::Quota>>,
+}
+
+impl Patch {
+    /// Whether it changes what the credential carries to the authorizer too.
+    pub fn touches_credential(&self) -> bool {
+        self.metadata.is_some() || self.rate_limit.is_some() || self.quota.is_some()
+    }
+
+    /// Whether it changes a limit.
+    pub fn changes_limits(&self) -> bool {
+        self.rate_limit.is_some() || self.quota.is_some()
+    }
 }
 
 /// A patch to apply to a token in reach of the caller.
@@ -133,6 +155,8 @@ pub struct Amendment<'a> {
     pub actor: &'a str,
     /// When (the new `updated_at`).
     pub at: Timestamp,
+    /// Write only if the record's `updated_at` is still this (the record the checks read).
+    pub seen: Option<Timestamp>,
 }
 
 impl Revocation<'_> {
@@ -245,6 +269,43 @@ impl Counts {
     }
 }
 
+/// One use counted against a usage counter ([`TokenStore::count_use`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseCount {
+    /// Counted: the counter's value after this use.
+    Counted(u64),
+    /// Not counted: the counter had reached the limit.
+    Refused,
+}
+
+/// A notice that a token reached a share of its quota in a period, written once
+/// ([`TokenStore::notify`]) for the lifecycle publisher to turn into an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageNotice {
+    /// Its key (`schema::usage_notice_pk`).
+    pub pk: String,
+    /// `threshold` or `exhausted`.
+    pub kind: &'static str,
+    /// The token's tenant.
+    pub tenant_id: String,
+    /// Its owner.
+    pub user_id: String,
+    /// The token.
+    pub token_id: Uuid,
+    /// The quota.
+    pub quota: crate::domain::usage::Quota,
+    /// The count that was reached.
+    pub used: u64,
+    /// The period (`d2026-12-08`, `m2026-12`, `total`).
+    pub period: String,
+    /// When the period ends (`None`: a total quota).
+    pub period_ends: Option<Timestamp>,
+    /// When.
+    pub at: Timestamp,
+    /// When TTL may delete it.
+    pub purge_at: Timestamp,
+}
+
 /// The narrow interface the service needs from storage. A store is a cheap handle (a client
 /// and a table name), cloned wherever a task needs its own.
 pub trait TokenStore: Clone + Send + Sync + 'static {
@@ -355,6 +416,25 @@ pub trait TokenStore: Clone + Send + Sync + 'static {
         ip: Option<String>,
         interval: chrono::Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Counts one use against the counter `pk`, unless it holds `limit` already: one
+    /// conditional `UpdateItem`, so concurrent callers never count past the limit.
+    fn count_use(
+        &self,
+        pk: &str,
+        limit: u64,
+        purge_at: Timestamp,
+    ) -> impl Future<Output = Result<UseCount, StoreError>> + Send;
+
+    /// The values of up to 100 usage counters (absent ones are 0).
+    fn use_counts(
+        &self,
+        pks: &[String],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, u64>, StoreError>> + Send;
+
+    /// Writes `notice` unless it exists; whether it wrote.
+    fn notify(&self, notice: &UsageNotice)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Moves up to `limit` stored-active tokens of one `by_due` shard whose expiry is at or
     /// before `now` to `expired`, reading after the `by_due` key `after` (the previous

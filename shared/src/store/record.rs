@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
 use crate::domain::model::{StoredStatus, TokenItem};
+use crate::domain::usage::{Quota, QuotaPeriod, RateLimit};
 use crate::store::error::StoreError;
 use crate::store::schema;
 use crate::support::time::{self, Timestamp};
@@ -78,7 +79,29 @@ pub fn token_item(mut item: HashMap<String, AttributeValue>) -> Result<TokenItem
         rotated_from: f.opt_uuid("rotated_from")?,
         rotated_to: f.opt_uuid("rotated_to")?,
         updated_by: f.opt_string("updated_by")?,
+        rate_limit: f.rate_limit("rate_limit")?,
+        quota: f.quota("quota")?,
     })
+}
+
+/// A rate limit as stored (`serde_dynamo`'s form of [`RateLimit`]), in the record and the
+/// credential alike.
+pub(crate) fn rate_limit_attribute(r: &RateLimit) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("limit".into(), AttributeValue::N(r.limit.to_string())),
+        (
+            "window_seconds".into(),
+            AttributeValue::N(r.window_seconds.to_string()),
+        ),
+    ]))
+}
+
+/// A quota as stored (`serde_dynamo`'s form of [`Quota`]).
+pub(crate) fn quota_attribute(q: &Quota) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("limit".into(), AttributeValue::N(q.limit.to_string())),
+        ("period".into(), s(q.period.as_str())),
+    ]))
 }
 
 fn missing(field: &str) -> String {
@@ -160,6 +183,46 @@ impl Fields<'_> {
         }
     }
 
+    /// A map attribute's members, `None` when absent.
+    fn members(&mut self, field: &str) -> Result<Option<HashMap<String, AttributeValue>>, String> {
+        match self.take(field) {
+            None => Ok(None),
+            Some(AttributeValue::M(m)) => Ok(Some(m)),
+            Some(_) => Err(wrong(field, "a map")),
+        }
+    }
+
+    fn rate_limit(&mut self, field: &str) -> Result<Option<RateLimit>, String> {
+        let Some(m) = self.members(field)? else {
+            return Ok(None);
+        };
+        let r = RateLimit {
+            limit: number(&m, "limit").ok_or_else(|| wrong(field, "a rate limit"))?,
+            window_seconds: number(&m, "window_seconds")
+                .ok_or_else(|| wrong(field, "a rate limit"))?,
+        };
+        r.valid()
+            .then_some(Some(r))
+            .ok_or_else(|| wrong(field, "a rate limit"))
+    }
+
+    fn quota(&mut self, field: &str) -> Result<Option<Quota>, String> {
+        let Some(m) = self.members(field)? else {
+            return Ok(None);
+        };
+        let period = match m.get("period") {
+            Some(AttributeValue::S(p)) => QuotaPeriod::parse(p),
+            _ => None,
+        };
+        let q = Quota {
+            limit: number(&m, "limit").ok_or_else(|| wrong(field, "a quota"))?,
+            period: period.ok_or_else(|| wrong(field, "a quota"))?,
+        };
+        q.valid()
+            .then_some(Some(q))
+            .ok_or_else(|| wrong(field, "a quota"))
+    }
+
     /// A map of strings; absent is empty.
     fn map(&mut self, field: &str) -> Result<BTreeMap<String, String>, String> {
         match self.take(field) {
@@ -173,6 +236,14 @@ impl Fields<'_> {
                 .collect(),
             Some(_) => Err(wrong(field, "a map of strings")),
         }
+    }
+}
+
+/// A whole number member of a map attribute.
+fn number(m: &HashMap<String, AttributeValue>, key: &str) -> Option<u64> {
+    match m.get(key) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
     }
 }
 
@@ -197,6 +268,14 @@ mod tests {
             rotated_from: Some(Uuid::now_v7()),
             rotated_to: Some(Uuid::now_v7()),
             updated_by: Some("root".into()),
+            rate_limit: Some(RateLimit {
+                limit: 100,
+                window_seconds: 60,
+            }),
+            quota: Some(Quota {
+                limit: 10_000,
+                period: QuotaPeriod::Month,
+            }),
             status: StoredStatus::Revoked,
             ..crate::domain::model::tests::item()
         }
@@ -212,6 +291,17 @@ mod tests {
         expired.status = StoredStatus::Expired;
         let written = record_attributes(&expired, None).unwrap();
         assert_eq!(token_item(written).unwrap(), expired);
+    }
+
+    #[test]
+    fn the_limits_are_written_as_serde_dynamo_writes_them() {
+        let item = full();
+        let written = record_attributes(&item, None).unwrap();
+        assert_eq!(
+            written["rate_limit"],
+            rate_limit_attribute(&item.rate_limit.unwrap())
+        );
+        assert_eq!(written["quota"], quota_attribute(&item.quota.unwrap()));
     }
 
     #[test]
@@ -269,6 +359,23 @@ mod tests {
             ("metadata", s("x"), "metadata is not a map of strings"),
             ("rotated_to", s("x"), "rotated_to is not a UUID"),
             ("revoked_via", n(), "revoked_via is not a string"),
+            ("rate_limit", s("100/60"), "rate_limit is not a map"),
+            (
+                "rate_limit",
+                Some(quota_attribute(&Quota {
+                    limit: 1,
+                    period: QuotaPeriod::Day,
+                })),
+                "rate_limit is not a rate limit",
+            ),
+            (
+                "quota",
+                Some(rate_limit_attribute(&RateLimit {
+                    limit: 1,
+                    window_seconds: 1,
+                })),
+                "quota is not a quota",
+            ),
         ] {
             assert_eq!(
                 with(field, value),

@@ -6,6 +6,8 @@
 //! | credential | `CRED#<id>` | the secret hash and what verification needs; in no index |
 //! | counters | `COUNT#<tenant>##<shard>`, `COUNT#<tenant>#<user>#<shard>` | `active`, `expired`, `revoked` |
 //! | idempotency record | `IDEM#<tenant>#<user>#<key digest>` | request fingerprint, sealed result, 24 h TTL |
+//! | usage counter | `USE#<id>#<window or period>` | `n`, the token's verified requests in that window or period; TTL after it ends |
+//! | usage notice | `USAGE_EVENT#<id>#<period>#<threshold or exhausted>` | written once per period, for the lifecycle publisher |
 //!
 //! The id is encoded in the secret, so a verifier finds the credential with one `GetItem`.
 //! Records carry no secret material, so every index projects `ALL` and lists never need a
@@ -226,6 +228,22 @@ pub fn idempotency_pk(tenant_id: &str, user_id: &str, key_digest: &str) -> Strin
 /// Base-table key of a token's credential.
 pub fn credential_pk(id: Uuid) -> String {
     format!("CRED#{id}")
+}
+
+/// Base-table key of one of a token's usage counters (`label`: a [`Span`] label, e.g.
+/// `w1765188000` or `d2026-12-08`).
+///
+/// [`Span`]: crate::domain::usage::Span
+pub fn usage_pk(id: Uuid, label: &str) -> String {
+    format!("USE#{id}#{label}")
+}
+
+/// What every usage notice's key starts with: the lifecycle publisher's stream filter.
+pub const USAGE_NOTICE_PREFIX: &str = "USAGE_EVENT#";
+
+/// Base-table key of a usage notice: one per token, period and kind.
+pub fn usage_notice_pk(id: Uuid, label: &str, kind: &str) -> String {
+    format!("{USAGE_NOTICE_PREFIX}{id}#{label}#{kind}")
 }
 
 /// Counters are split into this many items, so concurrent writes in one tenant rarely touch

@@ -117,6 +117,7 @@ impl aws_sdk_dynamodb::config::Intercept for RenameAfterEveryRead {
                         },
                         actor: "alice",
                         at: time::now(),
+                        seen: None,
                     })
                     .await
                     .unwrap()

@@ -66,6 +66,7 @@ mod faulty_store {
                             patch: &patch,
                             actor: "someone",
                             at: api_tokens::time::now(),
+                            seen: None,
                         })
                         .await?;
                 }
@@ -125,6 +126,23 @@ mod faulty_store {
         }
         async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
             self.inner.batch_get(ids).await
+        }
+        async fn count_use(
+            &self,
+            pk: &str,
+            limit: u64,
+            purge_at: Timestamp,
+        ) -> Result<api_tokens::store::UseCount, StoreError> {
+            self.inner.count_use(pk, limit, purge_at).await
+        }
+        async fn use_counts(
+            &self,
+            pks: &[String],
+        ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+            self.inner.use_counts(pks).await
+        }
+        async fn notify(&self, n: &api_tokens::store::UsageNotice) -> Result<bool, StoreError> {
+            self.inner.notify(n).await
         }
         async fn touch(
             &self,

@@ -4,7 +4,8 @@
 //! (`INSERT`, `MODIFY` or `REMOVE`) and a `dynamodb` object with `Keys`, `NewImage`,
 //! `OldImage`, `SequenceNumber` and `ApproximateCreationDateTime` (epoch seconds). Images are
 //! DynamoDB JSON (`{"S": ..}`, `{"M": {..}}`, ...). Only token records (`pk` = `TOKEN#<id>`)
-//! are decoded; the images of credentials, counters and idempotency records are never read.
+//! and the insertion of usage notices (`USAGE_EVENT#...`) are decoded; the images of
+//! credentials, counters and idempotency records are never read.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::domain::model::TokenItem;
+use crate::domain::usage::{Quota, QuotaPeriod};
 use crate::store::schema;
 use crate::support::time::{self, Timestamp};
 
@@ -49,6 +51,8 @@ pub enum Change {
         /// After.
         new: Box<TokenItem>,
     },
+    /// A usage notice was written: a token reached its quota's threshold or its end.
+    Noticed(Box<Notice>),
     /// A token record was deleted.
     Removed {
         /// The record as it was.
@@ -58,6 +62,29 @@ pub enum Change {
         /// DynamoDB's TTL deleted it (rather than a client).
         by_ttl: bool,
     },
+}
+
+/// A usage notice as the authorizer wrote it (`store::UsageNotice`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// `threshold` or `exhausted`.
+    pub kind: String,
+    /// The token's tenant.
+    pub tenant_id: String,
+    /// Its owner.
+    pub user_id: String,
+    /// The token.
+    pub token_id: uuid::Uuid,
+    /// Its quota.
+    pub quota: Quota,
+    /// The count reached.
+    pub used: u64,
+    /// The period (`d2026-12-08`, `m2026-12`, `total`).
+    pub period: String,
+    /// When the period ends (`None`: a total quota).
+    pub period_ends: Option<Timestamp>,
+    /// When the count was reached.
+    pub at: Timestamp,
 }
 
 /// Why a stream record cannot be read. Redelivering it would not help.
@@ -107,11 +134,17 @@ pub fn read_record(record: &Value) -> Result<StreamRecord, Malformed> {
         .ok_or(Malformed::Missing("dynamodb"))?;
     let sequence_number = text(dynamodb, "SequenceNumber")?;
     let keys = image(dynamodb, "Keys")?;
-    let is_token =
-        matches!(keys.get(schema::PK), Some(AttributeValue::S(pk)) if pk.starts_with("TOKEN#"));
+    let pk = match keys.get(schema::PK) {
+        Some(AttributeValue::S(pk)) => pk.as_str(),
+        _ => "",
+    };
+    let is_token = pk.starts_with("TOKEN#");
     let change = match (is_token, event_name.as_str()) {
         (_, name) if !["INSERT", "MODIFY", "REMOVE"].contains(&name) => {
             return Err(Malformed::UnknownEventName(event_name));
+        }
+        (false, "INSERT") if pk.starts_with(schema::USAGE_NOTICE_PREFIX) => {
+            Change::Noticed(Box::new(notice(dynamodb)?))
         }
         (false, _) => Change::NotAToken,
         (true, "INSERT") => Change::Inserted {
@@ -155,6 +188,56 @@ fn token(dynamodb: &Map<String, Value>, field: &'static str) -> Result<TokenItem
     serde_dynamo::from_item(image(dynamodb, field)?).map_err(|e| Malformed::Token {
         field,
         problem: e.to_string(),
+    })
+}
+
+/// A usage notice's image.
+fn notice(dynamodb: &Map<String, Value>) -> Result<Notice, Malformed> {
+    const FIELD: &str = "NewImage";
+    let item = image(dynamodb, FIELD)?;
+    let bad = |problem: &str| Malformed::Token {
+        field: FIELD,
+        problem: format!("not a usage notice: {problem}"),
+    };
+    let text = |k: &str| match item.get(k) {
+        Some(AttributeValue::S(v) | AttributeValue::N(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let quota = match item.get("quota") {
+        Some(AttributeValue::M(m)) => {
+            let limit = match m.get("limit") {
+                Some(AttributeValue::N(n)) => n.parse().ok(),
+                _ => None,
+            };
+            let period = match m.get("period") {
+                Some(AttributeValue::S(p)) => QuotaPeriod::parse(p),
+                _ => None,
+            };
+            limit
+                .zip(period)
+                .map(|(limit, period)| Quota { limit, period })
+        }
+        _ => None,
+    };
+    Ok(Notice {
+        kind: text("kind").ok_or_else(|| bad("kind"))?,
+        tenant_id: text("tenant_id").ok_or_else(|| bad("tenant_id"))?,
+        user_id: text("user_id").ok_or_else(|| bad("user_id"))?,
+        token_id: text("token_id")
+            .and_then(|t| uuid::Uuid::parse_str(&t).ok())
+            .ok_or_else(|| bad("token_id"))?,
+        quota: quota.ok_or_else(|| bad("quota"))?,
+        used: text("used")
+            .and_then(|u| u.parse().ok())
+            .ok_or_else(|| bad("used"))?,
+        period: text("period").ok_or_else(|| bad("period"))?,
+        period_ends: match text("period_ends") {
+            Some(t) => Some(time::parse(&t).ok_or_else(|| bad("period_ends"))?),
+            None => None,
+        },
+        at: text("at")
+            .and_then(|t| time::parse(&t))
+            .ok_or_else(|| bad("at"))?,
     })
 }
 

@@ -88,7 +88,7 @@ pub(super) fn fingerprint(q: &ListQuery, owner: Option<&str>) -> String {
         .iter()
         .map(|s| stored(*s).as_str())
         .collect();
-    serde_json::json!({
+    let mut text = serde_json::json!({
         "v": 2,
         "owner": owner,
         "statuses": statuses,
@@ -101,8 +101,12 @@ pub(super) fn fingerprint(q: &ListQuery, owner: Option<&str>) -> String {
         "last_used": fmt(&q.last_used),
         "sort": q.sort.attribute(),
         "desc": q.descending,
-    })
-    .to_string()
+    });
+    // Only when set: cursors of queries without it stay valid across the upgrade that added it.
+    if let Some(limited) = q.limited {
+        text["limited"] = serde_json::Value::Bool(limited);
+    }
+    text.to_string()
 }
 
 #[cfg(test)]
@@ -129,6 +133,14 @@ mod tests {
             },
             ListQuery {
                 metadata: [("k".to_string(), "v".to_string())].into(),
+                ..base.clone()
+            },
+            ListQuery {
+                limited: Some(true),
+                ..base.clone()
+            },
+            ListQuery {
+                limited: Some(false),
                 ..base.clone()
             },
             ListQuery {

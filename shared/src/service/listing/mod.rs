@@ -120,6 +120,7 @@ pub async fn list<S: TokenStore>(
         total,
         total_capped,
         stats,
+        quota_remaining: Default::default(),
     })
 }
 

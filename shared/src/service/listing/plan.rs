@@ -97,6 +97,7 @@ pub(super) fn has_residual_filters(q: &ListQuery, plan: &Plan, owner: Option<&st
         || q.name.is_some()
         || q.scope.is_some()
         || !q.metadata.is_empty()
+        || q.limited.is_some()
         || (q.created.is_set() && !keyed_window(SortField::CreatedAt))
         || (q.expires.is_set() && !keyed_window(SortField::ExpiresAt))
         || (q.last_used.is_set() && !keyed_window(SortField::LastUsedAt))

@@ -53,6 +53,8 @@ pub struct ListQuery {
     pub scope: Option<String>,
     /// Every pair must match.
     pub metadata: BTreeMap<String, String>,
+    /// Only tokens with (`true`) or without (`false`) a rate limit or a quota.
+    pub limited: Option<bool>,
     /// Creation window.
     pub created: Window,
     /// Expiry window (tokens that never expire are after every time).
@@ -79,6 +81,7 @@ impl Default for ListQuery {
             name: None,
             scope: None,
             metadata: BTreeMap::new(),
+            limited: None,
             created: Window::default(),
             expires: Window::default(),
             last_used: Window::default(),
@@ -124,6 +127,7 @@ impl ListQuery {
                 .metadata
                 .iter()
                 .all(|(k, v)| t.metadata.get(k) == Some(v))
+            && self.limited.is_none_or(|l| t.is_limited() == l)
             && (!self.created.is_set() || self.created.contains(Some(t.created_at)))
             && (!self.expires.is_set()
                 || self
@@ -184,6 +188,8 @@ pub struct ListResult {
     pub total_capped: bool,
     /// Cost of this page.
     pub stats: ReadStats,
+    /// What is left of the quota of the page's tokens that have one.
+    pub quota_remaining: crate::service::QuotaRemaining,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! | `revoke` | revoke, revoke write-only, revoke a credential alone, batches of revocations |
 //! | `reads` | get, credential, held, page, counts, batch get |
 //! | `sweep` | expire due tokens |
+//! | `usage` | count a use, read usage counters, write a usage notice |
 //! | `token_store` | `impl TokenStore`: which of the above does each operation |
 //!
 //! Every reader skips a record it cannot decode ([`readable`]) and goes on with the rest.
@@ -16,6 +17,7 @@ mod reads;
 mod revoke;
 mod sweep;
 mod token_store;
+mod usage;
 mod writes;
 
 use std::collections::HashMap;

@@ -3,11 +3,11 @@
 use uuid::Uuid;
 
 use crate::domain::model::TokenItem;
-use crate::store::dynamo::{reads, revoke, sweep, writes, DynamoStore};
+use crate::store::dynamo::{reads, revoke, sweep, usage, writes, DynamoStore};
 use crate::store::error::StoreError;
 use crate::store::port::{
     Amendment, Counts, Credential, Once, Page, PageRequest, Revocation, RevokeOutcome,
-    RotateOutcome, Rotation, SweepStep, TokenStore,
+    RotateOutcome, Rotation, SweepStep, TokenStore, UsageNotice, UseCount,
 };
 use crate::support::time::Timestamp;
 
@@ -77,6 +77,26 @@ impl TokenStore for DynamoStore {
 
     async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<TokenItem>, StoreError> {
         reads::batch_get(self, ids).await
+    }
+
+    async fn count_use(
+        &self,
+        pk: &str,
+        limit: u64,
+        purge_at: Timestamp,
+    ) -> Result<UseCount, StoreError> {
+        usage::count_use(self, pk, limit, purge_at).await
+    }
+
+    async fn use_counts(
+        &self,
+        pks: &[String],
+    ) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        usage::use_counts(self, pks).await
+    }
+
+    async fn notify(&self, notice: &UsageNotice) -> Result<bool, StoreError> {
+        usage::notify(self, notice).await
     }
 
     async fn touch(

@@ -130,7 +130,7 @@ pub(super) async fn amend(
     store: &DynamoStore,
     a: &Amendment<'_>,
 ) -> Result<Option<TokenItem>, StoreError> {
-    if a.patch.metadata.is_some() {
+    if a.patch.touches_credential() {
         let items = requests::amend_items(&store.table, a)?;
         return match store.transact(items).await {
             Ok(()) => reads::get(store, a.id).await,

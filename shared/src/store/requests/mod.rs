@@ -9,11 +9,13 @@
 //! | `transactions` | the items of each `TransactWriteItems` |
 //! | `updates` | each single `UpdateItem` |
 //! | `counters` | the counter updates in a transaction |
+//! | `usage` | a use counted, a usage notice put |
 
 mod counters;
 mod reads;
 mod transactions;
 mod updates;
+mod usage;
 
 pub use counters::CounterDeltas;
 pub use reads::{batch_get_item, get_item, item_key, page_query};
@@ -22,3 +24,4 @@ pub use transactions::{
     rotation_items, status_change_items, transact_write, transition_items, MAX_TRANSACTION_ITEMS,
 };
 pub use updates::{amend_items, amend_update, revoke_credential_update, touch_update};
+pub use usage::{count_use_update, notice_put};

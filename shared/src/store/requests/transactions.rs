@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::domain::model::{StoredStatus, TokenItem};
 use crate::store::error::{unbuilt, StoreError};
 use crate::store::port::{Once, Revocation, Rotation};
-use crate::store::record::{epoch, metadata_attribute, record_attributes, s};
+use crate::store::record::{
+    epoch, metadata_attribute, quota_attribute, rate_limit_attribute, record_attributes, s,
+};
 use crate::store::requests::counters::CounterDeltas;
 use crate::store::schema;
 use crate::support::time::{self, Timestamp};
@@ -155,6 +157,12 @@ fn credential_attributes(
     }
     if !item.metadata.is_empty() {
         cred.insert("metadata".into(), metadata_attribute(&item.metadata));
+    }
+    if let Some(r) = &item.rate_limit {
+        cred.insert("rate_limit".into(), rate_limit_attribute(r));
+    }
+    if let Some(q) = &item.quota {
+        cred.insert("quota".into(), quota_attribute(q));
     }
     if let Some(t) = purge_at {
         cred.insert(schema::PURGE_AT.into(), epoch(&t));

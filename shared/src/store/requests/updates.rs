@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::domain::model::StoredStatus;
 use crate::store::error::{unbuilt, StoreError};
 use crate::store::port::Amendment;
-use crate::store::record::{metadata_attribute, s};
+use crate::store::record::{metadata_attribute, quota_attribute, rate_limit_attribute, s};
 use crate::store::schema;
 use crate::support::time::{self, Timestamp};
 
@@ -57,6 +57,11 @@ fn amend_expression(a: &Amendment<'_>) -> AmendExpression {
         sets.push("metadata = :metadata");
         values.insert(":metadata".into(), metadata_attribute(metadata));
     }
+    limit_changes(a, &mut sets, &mut removes, &mut values);
+    if let Some(seen) = &a.seen {
+        condition.push_str(" AND updated_at = :seen");
+        values.insert(":seen".into(), s(time::format(seen)));
+    }
     let mut update = format!("SET {}", sets.join(", "));
     if !removes.is_empty() {
         update.push_str(&format!(" REMOVE {}", removes.join(", ")));
@@ -66,6 +71,31 @@ fn amend_expression(a: &Amendment<'_>) -> AmendExpression {
         condition,
         names,
         values,
+    }
+}
+
+/// The `SET` and `REMOVE` clauses of a patch's limits, the record's and the credential's alike.
+fn limit_changes(
+    a: &Amendment<'_>,
+    sets: &mut Vec<&'static str>,
+    removes: &mut Vec<&'static str>,
+    values: &mut HashMap<String, AttributeValue>,
+) {
+    match &a.patch.rate_limit {
+        Some(Some(r)) => {
+            sets.push("rate_limit = :rate_limit");
+            values.insert(":rate_limit".into(), rate_limit_attribute(r));
+        }
+        Some(None) => removes.push("rate_limit"),
+        None => {}
+    }
+    match &a.patch.quota {
+        Some(Some(q)) => {
+            sets.push("quota = :quota");
+            values.insert(":quota".into(), quota_attribute(q));
+        }
+        Some(None) => removes.push("quota"),
+        None => {}
     }
 }
 
@@ -84,9 +114,9 @@ pub fn amend_update(client: &Client, table: &str, a: &Amendment<'_>) -> UpdateIt
         .return_values(ReturnValue::AllNew)
 }
 
-/// A `PATCH` that changes the metadata (`TokenStore::amend`): the record's update as in
-/// [`amend_update`], and the credential's metadata set to match (the authorizer reads only
-/// the credential), conditioned on the credential existing.
+/// A `PATCH` that changes the metadata or a limit (`TokenStore::amend`): the record's update
+/// as in [`amend_update`], and the credential's copies set to match (the authorizer reads
+/// only the credential), conditioned on the credential existing.
 pub fn amend_items(table: &str, a: &Amendment<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
     let e = amend_expression(a);
     let record = Update::builder()
@@ -98,14 +128,26 @@ pub fn amend_items(table: &str, a: &Amendment<'_>) -> Result<Vec<TransactWriteIt
         .condition_expression(e.condition)
         .build()
         .map_err(unbuilt)?;
-    let metadata = a.patch.metadata.clone().unwrap_or_default();
+    let (mut sets, mut removes, mut values) = (Vec::new(), Vec::new(), HashMap::new());
+    if let Some(metadata) = &a.patch.metadata {
+        sets.push("metadata = :metadata");
+        values.insert(":metadata".into(), metadata_attribute(metadata));
+    }
+    limit_changes(a, &mut sets, &mut removes, &mut values);
+    let mut update = String::new();
+    if !sets.is_empty() {
+        update.push_str(&format!("SET {}", sets.join(", ")));
+    }
+    if !removes.is_empty() {
+        update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
     let credential = Update::builder()
         .table_name(table)
         .key(schema::PK, s(schema::credential_pk(a.id)))
-        .update_expression("SET metadata = :metadata")
+        .update_expression(update.trim_start())
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", schema::PK)
-        .expression_attribute_values(":metadata", metadata_attribute(&metadata))
+        .set_expression_attribute_values((!values.is_empty()).then_some(values))
         .build()
         .map_err(unbuilt)?;
     Ok(vec![
