@@ -12,6 +12,7 @@ mod hostile;
 mod idempotency;
 mod lambda_events;
 mod lifecycle_events;
+mod limits;
 mod list;
 mod listing;
 mod openapi;

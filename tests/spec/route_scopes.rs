@@ -35,7 +35,7 @@ fn orders() -> Value {
 
 /// Declarations by parameter name, counting reads.
 #[derive(Default)]
-struct Parameters {
+pub(crate) struct Parameters {
     values: Mutex<HashMap<String, String>>,
     reads: AtomicUsize,
 }
@@ -70,12 +70,12 @@ impl DeclarationSource for Parameters {
 }
 
 /// The declarations an authorizer with `ROUTE_SCOPES_PARAMETER_PREFIX` set reads.
-fn declarations(apis: &[(&str, Value)]) -> Declarations<Parameters> {
+pub(crate) fn declarations(apis: &[(&str, Value)]) -> Declarations<Parameters> {
     Declarations::new(Parameters::with(apis), PREFIX, Duration::from_secs(60))
 }
 
 /// An HTTP API (payload 2.0) event for `route_key` of API `api` presenting `token`.
-fn http_event(api: &str, route_key: &str, token: &str) -> Value {
+pub(crate) fn http_event(api: &str, route_key: &str, token: &str) -> Value {
     let path = route_key.split_once(' ').map_or("/", |(_, p)| p);
     json!({"version": "2.0", "type": "REQUEST",
            "routeArn": format!("{REGION_ACCOUNT}:{api}/$default/{}", route_key.replace(' ', "")),
@@ -85,16 +85,16 @@ fn http_event(api: &str, route_key: &str, token: &str) -> Value {
 }
 
 /// The method ARN of `method` and `path` (no leading `/`) on API `api`, stage `prod`.
-fn method_arn(api: &str, method: &str, path: &str) -> String {
+pub(crate) fn method_arn(api: &str, method: &str, path: &str) -> String {
     format!("{REGION_ACCOUNT}:{api}/prod/{method}/{path}")
 }
 
 /// A REST `TOKEN` event for a method ARN.
-fn rest_event(arn: &str, token: &str) -> Value {
+pub(crate) fn rest_event(arn: &str, token: &str) -> Value {
     json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": arn})
 }
 
-async fn answer(app: &App, d: &Declarations<Parameters>, event: Value) -> Value {
+pub(crate) async fn answer(app: &App, d: &Declarations<Parameters>, event: Value) -> Value {
     authorizer::handle_with(&app.service, Some(d), event)
         .await
         .unwrap()

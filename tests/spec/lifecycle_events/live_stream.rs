@@ -182,7 +182,7 @@ async fn a_tenants_day(app: &App) -> Day {
 /// Every record of the table's stream so far, as a Lambda DynamoDB Streams event: the
 /// `GetRecords` records as DynamoDB Local returned them, plus the `eventSourceARN` Lambda
 /// adds.
-async fn stream_event(app: &App) -> Value {
+pub(super) async fn stream_event(app: &App) -> Value {
     let table = dynamodb_call(
         "DynamoDB_20120810.DescribeTable",
         json!({"TableName": app.table}),

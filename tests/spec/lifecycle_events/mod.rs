@@ -13,3 +13,4 @@ mod eventbridge;
 mod fixture;
 mod live_stream;
 mod published;
+mod quota;
