@@ -11,6 +11,7 @@ mod consumer;
 mod events;
 mod faults;
 mod freezing;
+mod limits;
 mod orders;
 mod rest;
 mod stack;

@@ -190,7 +190,7 @@ async fn the_http_api_authorizer_answers_with_a_simple_response_and_context() {
         json!({"isAuthorized": true, "context": {
             "context_version": "1", "tenant_id": "acme", "user_id": "alice", "token_id": id,
             "scopes": "tokens:read tokens:write", "expires_at": "", "allowed_ips": "", "metadata": "{}",
-            "route": "", "required_scopes": ""}})
+            "route": "", "required_scopes": "", "rate_limit": "", "quota": ""}})
     );
     let denied = authorizer::handle(&app.service, v2_event("tkn_nope"))
         .await

@@ -352,7 +352,8 @@ async fn the_context_is_version_1_for_both_api_types() {
     let expected = json!({
         "context_version": "1", "tenant_id": "acme", "user_id": "alice", "token_id": id,
         "scopes": "orders:read", "expires_at": "", "allowed_ips": "",
-        "metadata": "{\"team\":\"payments\"}", "route": "GET /orders/{id}", "required_scopes": "orders:read"});
+        "metadata": "{\"team\":\"payments\"}", "route": "GET /orders/{id}", "required_scopes": "orders:read",
+        "rate_limit": "", "quota": ""});
     let http = answer(&app, &d, http_event("ctx7", "GET /orders/{id}", &token)).await;
     assert_eq!(http["context"], expected);
     let rest = answer(

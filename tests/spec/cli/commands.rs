@@ -311,3 +311,70 @@ async fn completions_are_printed_for_each_shell() {
         );
     }
 }
+
+#[tokio::test]
+async fn limits_are_set_lowered_listed_and_an_exhausted_quota_exits_10() {
+    let app = App::start().await;
+    let admin = app.mint("acme", "root", ADMIN).await;
+    let created = tokens(
+        &app,
+        &admin,
+        &[
+            "create",
+            "--name",
+            "metered",
+            "--scope",
+            "tokens:read",
+            "--user-id",
+            "alice",
+            "--rate-limit",
+            "100/60",
+            "--quota",
+            "2/total",
+            "--json",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(
+        created["rate_limit"],
+        json!({"limit": 100, "window_seconds": 60})
+    );
+    assert_eq!(created["quota"], json!({"limit": 2, "period": "total"}));
+    let (id, secret) = (
+        created["id"].as_str().unwrap(),
+        created["secret"].as_str().unwrap(),
+    );
+    let lowered = tokens(
+        &app,
+        &admin,
+        &["update", id, "--rate-limit", "10/60", "--json"],
+    )
+    .await;
+    assert_eq!(lowered.json()["rate_limit"]["limit"], 10);
+    assert_eq!(
+        listed(&app, &admin, &["--limited", "true"]).await,
+        ["metered"]
+    );
+    let me = tokens(&app, secret, &["whoami"]).await;
+    assert!(
+        me.out.contains("rate_limit         10 per 60 s\n"),
+        "{}",
+        me.out
+    );
+    assert!(me.out.contains("quota_remaining    1\n"), "{}", me.out);
+    tokens(&app, secret, &["whoami"]).await;
+    // Used up for good: no Retry-After, so no retry, and its own exit code.
+    let over = tokens(&app, secret, &["whoami"]).await;
+    assert_eq!(over.code, exit::LIMITED, "{}", over.err);
+    assert!(
+        over.err
+            .contains("over the token's limits (429 Quota exhausted)"),
+        "{}",
+        over.err
+    );
+    assert!(over.err.contains("sent 1 time(s)"), "{}", over.err);
+    let removed = tokens(&app, &admin, &["update", id, "--no-quota", "--json"]).await;
+    assert_eq!(removed.json()["quota"], serde_json::Value::Null);
+    assert_eq!(tokens(&app, secret, &["whoami"]).await.code, exit::OK);
+}

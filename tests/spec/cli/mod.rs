@@ -118,7 +118,7 @@ fn the_flags_cover_every_parameter_and_field_of_the_api() {
         "tokens list --status active --include-revoked --user-id bob --token-id {id} --name n \
          --scope s --metadata a=b --created-after {t} --created-before {t} --expires-after {t} \
          --expires-before {t} --last-used-after {t} --last-used-before {t} --sort name \
-         --order asc --limit 5 --cursor c --total"
+         --order asc --limit 5 --cursor c --total --limited true"
     ));
     let tokens_cli::cli::Command::List(list) = list.command else {
         panic!()
@@ -130,7 +130,7 @@ fn the_flags_cover_every_parameter_and_field_of_the_api() {
 
     let create = parse(&format!(
         "tokens create --name n --description d --scope s --expires-at {t} --user-id u \
-         --metadata a=b --allowed-ip 10.0.0.0/8"
+         --metadata a=b --allowed-ip 10.0.0.0/8 --rate-limit 100/60 --quota 10/day"
     ));
     let tokens_cli::cli::Command::Create(create) = create.command else {
         panic!()
@@ -139,7 +139,9 @@ fn the_flags_cover_every_parameter_and_field_of_the_api() {
     fields.insert("expires_in_days".into()); // --expires-in-days, which excludes --expires-at
     assert_eq!(fields, names(CREATE_FIELDS));
 
-    let rotate = parse(&format!("tokens rotate {id} --grace 1h --expires-at {t}"));
+    let rotate = parse(&format!(
+        "tokens rotate {id} --grace 1h --expires-at {t} --rate-limit 1/1 --quota 1/total"
+    ));
     let tokens_cli::cli::Command::Rotate(rotate) = rotate.command else {
         panic!()
     };
@@ -149,7 +151,7 @@ fn the_flags_cover_every_parameter_and_field_of_the_api() {
     );
 
     let update = parse(&format!(
-        "tokens update {id} --name n --description d --metadata a=b"
+        "tokens update {id} --name n --description d --metadata a=b --rate-limit 5/60 --quota 3/total"
     ));
     let tokens_cli::cli::Command::Update(update) = update.command else {
         panic!()

@@ -172,6 +172,7 @@ fn assert_detail(entries: &[Value], kind: Kind, token: &str, stream_event_id: &s
         "rotated_to": null,
         "grace_ends_at": null,
         "changed": [],
+        "quota": null,
     });
     want.as_object_mut()
         .unwrap()

@@ -33,6 +33,9 @@ async fn a_quotas_threshold_and_its_end_are_published_once_each() {
         .into_iter()
         .filter(|e| e["Detail"]["token_id"] == id.as_str())
         .collect();
+    // Each notice is an item of its own, so the stream may deliver them in either order.
+    let mut of_token = of_token;
+    of_token.sort_by_key(|e| e["Detail"]["quota"]["used"].as_u64());
     let kinds: Vec<&str> = of_token
         .iter()
         .map(|e| e["DetailType"].as_str().unwrap())

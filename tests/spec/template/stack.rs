@@ -152,7 +152,7 @@ fn the_authorizer_is_exported_invokable_and_reads_route_declarations() {
         serde_json::from_str(own["Value"].as_str().unwrap()).unwrap();
     assert_eq!(
         declaration,
-        serde_json::json!({"version": 1, "default": "authenticated", "routes": {}})
+        serde_json::json!({"version": 1, "default": "authenticated", "limits": "context", "routes": {}})
     );
 }
 

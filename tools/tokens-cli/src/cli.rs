@@ -152,6 +152,9 @@ pub struct ListArgs {
     /// Start at this page (a next_cursor or prev_cursor of the same query)
     #[arg(long, value_name = "CURSOR", conflicts_with = "all")]
     pub cursor: Option<String>,
+    /// Only tokens with (true) or without (false) a rate limit or a quota
+    #[arg(long, value_name = "BOOL")]
+    pub limited: Option<bool>,
     /// Also count every matching token (`total`)
     #[arg(long, visible_alias = "include-total-count")]
     pub total: bool,
@@ -222,9 +225,43 @@ pub struct CreateArgs {
     /// CIDR block the token may be used from (repeat or separate with commas; default yours)
     #[arg(long = "allowed-ip", value_name = "CIDR", value_delimiter = ',')]
     pub allowed_ips: Vec<String>,
+    /// Its limits (default yours).
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// What the secret becomes.
     #[command(flatten)]
     pub mint: MintArgs,
+}
+
+/// A token's rate limit and quota, as `--rate-limit 100/60` and `--quota 10000/day`.
+#[derive(Debug, Default, Args)]
+pub struct LimitArgs {
+    /// Requests per window: LIMIT/SECONDS, e.g. 100/60 (setting or raising one needs tokens:admin)
+    #[arg(long, value_name = "LIMIT/SECONDS", value_parser = rate_limit)]
+    pub rate_limit: Option<(u64, u64)>,
+    /// Requests per period: LIMIT/day, LIMIT/month or LIMIT/total, e.g. 10000/day
+    #[arg(long, value_name = "LIMIT/PERIOD", value_parser = quota)]
+    pub quota: Option<(u64, String)>,
+}
+
+/// `100/60`: a limit and a window in seconds.
+fn rate_limit(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("expected LIMIT/SECONDS, e.g. 100/60, not {text:?}");
+    let (limit, window) = text.split_once('/').ok_or_else(bad)?;
+    Ok((
+        limit.parse().map_err(|_| bad())?,
+        window.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// `10000/day`: a limit and a period.
+fn quota(text: &str) -> Result<(u64, String), String> {
+    let bad = || format!("expected LIMIT/day, LIMIT/month or LIMIT/total, not {text:?}");
+    let (limit, period) = text.split_once('/').ok_or_else(bad)?;
+    if !matches!(period, "day" | "month" | "total") {
+        return Err(bad());
+    }
+    Ok((limit.parse().map_err(|_| bad())?, period.to_string()))
 }
 
 /// Options of the commands that mint a secret.
@@ -245,7 +282,7 @@ pub struct MintArgs {
     clap::ArgGroup::new("change")
         .required(true)
         .multiple(true)
-        .args(["name", "description", "metadata", "clear_metadata"])
+        .args(["name", "description", "metadata", "clear_metadata", "rate_limit", "quota", "no_rate_limit", "no_quota"])
 ))]
 pub struct UpdateArgs {
     /// The token's id
@@ -262,6 +299,15 @@ pub struct UpdateArgs {
     /// Remove every label
     #[arg(long, conflicts_with = "metadata")]
     pub clear_metadata: bool,
+    /// New limits (lowering is anyone's who may write the token; raising needs tokens:admin).
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Remove the rate limit (needs tokens:admin)
+    #[arg(long, conflicts_with = "rate_limit")]
+    pub no_rate_limit: bool,
+    /// Remove the quota (needs tokens:admin)
+    #[arg(long, conflicts_with = "quota")]
+    pub no_quota: bool,
 }
 
 /// `tokens rotate`: the body of `POST /tokens/{id}/rotate`.
@@ -275,6 +321,9 @@ pub struct RotateArgs {
     /// The new token's expiry (RFC 3339; default: the old one's lifetime, from now)
     #[arg(long, value_name = "TIME")]
     pub expires_at: Option<String>,
+    /// The new token's limits (default: the old one's; lowering is anyone's).
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// What the secret becomes.
     #[command(flatten)]
     pub mint: MintArgs,

@@ -91,7 +91,8 @@ impl Client {
                 return answer(raw, &url);
             }
             let wait = raw.retry_after.unwrap_or(1);
-            let retry = matches!(raw.status, 429 | 503)
+            // A 429 without Retry-After (a total quota used up) never gets better.
+            let retry = (raw.status == 503 || (raw.status == 429 && raw.retry_after.is_some()))
                 && call.repeatable
                 && attempts <= self.retries
                 && wait <= MAX_WAIT_SECONDS;

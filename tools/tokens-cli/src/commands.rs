@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{Cli, Command, CreateArgs, ListArgs, MintArgs, RotateArgs, UpdateArgs};
+use crate::cli::{Cli, Command, CreateArgs, LimitArgs, ListArgs, MintArgs, RotateArgs, UpdateArgs};
 use crate::client::{Answer, Call, Client};
 use crate::config;
 use crate::error::CliError;
@@ -111,6 +111,7 @@ pub fn list_query(args: &ListArgs) -> Vec<(&'static str, String)> {
         ("limit", args.limit.map(|l| l.to_string())),
         ("cursor", args.cursor.clone()),
         ("include_total_count", args.total.then(|| "true".into())),
+        ("limited", args.limited.map(|l| l.to_string())),
     ];
     for (name, v) in flags {
         query.extend(v.map(|v| (name, v)));
@@ -213,7 +214,21 @@ pub fn create_body(args: &CreateArgs) -> Result<Value, CliError> {
             body.insert(name.into(), value);
         }
     }
+    limit_fields(&args.limits, &mut body);
     Ok(Value::Object(body))
+}
+
+/// `--rate-limit` and `--quota` as the body's `rate_limit` and `quota`.
+fn limit_fields(args: &LimitArgs, body: &mut Map<String, Value>) {
+    if let Some((limit, window_seconds)) = args.rate_limit {
+        body.insert(
+            "rate_limit".into(),
+            json!({"limit": limit, "window_seconds": window_seconds}),
+        );
+    }
+    if let Some((limit, period)) = &args.quota {
+        body.insert("quota".into(), json!({"limit": limit, "period": period}));
+    }
 }
 
 /// `--metadata` pairs as a JSON object (`None` for none); a key given twice is refused.
@@ -241,6 +256,12 @@ pub fn update_body(args: &UpdateArgs) -> Result<Value, CliError> {
     } else if let Some(labels) = labels(&args.metadata)? {
         body.insert("metadata".into(), labels);
     }
+    limit_fields(&args.limits, &mut body);
+    for (removed, field) in [(args.no_rate_limit, "rate_limit"), (args.no_quota, "quota")] {
+        if removed {
+            body.insert(field.into(), Value::Null);
+        }
+    }
     Ok(Value::Object(body))
 }
 
@@ -253,6 +274,7 @@ pub fn rotate_body(args: &RotateArgs) -> Option<Value> {
     if let Some(at) = &args.expires_at {
         body.insert("expires_at".into(), json!(at));
     }
+    limit_fields(&args.limits, &mut body);
     (!body.is_empty()).then_some(Value::Object(body))
 }
 

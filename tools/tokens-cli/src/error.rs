@@ -26,6 +26,8 @@ pub mod exit {
     pub const NETWORK: u8 = 8;
     /// The secret file exists already or cannot be written.
     pub const SECRET_FILE: u8 = 9;
+    /// 429 from the token's own limits: over its rate limit, or its quota used up.
+    pub const LIMITED: u8 = 10;
 }
 
 /// The exit codes as `--help` prints them.
@@ -40,7 +42,9 @@ Exit codes:
   6  request refused (400, 409, 422): the API's reason and each bad field on stderr
   7  service failed or unavailable (5xx, 429), after honouring Retry-After
   8  network: connection refused, DNS, TLS or timeout
-  9  the secret file exists already or cannot be written";
+  9  the secret file exists already or cannot be written
+ 10  the token is over its rate limit or has used up its quota (429 rate-limited,
+     quota-exhausted), after honouring a Retry-After of up to 60 s";
 
 /// Why a command failed. Its `Display` is the one line (plus the API's field errors) printed
 /// on stderr; no variant ever holds the bearer token.
@@ -86,6 +90,7 @@ impl CliError {
             Self::Usage(_) => exit::USAGE,
             Self::Config(_) => exit::CONFIG,
             Self::Api(refusal) => match refusal.status {
+                429 if refusal.over_limit() => exit::LIMITED,
                 401 | 403 => exit::AUTH,
                 404 => exit::NOT_FOUND,
                 429 | 500..=599 => exit::UNAVAILABLE,
@@ -145,9 +150,22 @@ pub struct Refusal {
     pub url: String,
 }
 
+impl Refusal {
+    /// A `429` of the token's own limits (not API Gateway's throttle, which is busy-ness).
+    pub fn over_limit(&self) -> bool {
+        let kind = self.problem.as_ref().and_then(|p| p.kind.as_deref());
+        self.status == 429
+            && matches!(
+                kind,
+                Some("/problems/rate-limited" | "/problems/quota-exhausted")
+            )
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.status {
+            429 if self.over_limit() => "over the token's limits",
             401 => "authentication refused",
             403 => "not allowed",
             404 => "not found",
@@ -243,6 +261,24 @@ mod tests {
             attempts: 3,
             url: "https://api.example/tokens".into(),
         }))
+    }
+
+    #[test]
+    fn a_429_of_the_tokens_own_limits_is_not_a_busy_service() {
+        for kind in ["rate-limited", "quota-exhausted"] {
+            let r = refusal(
+                429,
+                json!({"type": format!("/problems/{kind}"), "title": "x"}),
+            );
+            assert_eq!(r.exit_code(), exit::LIMITED, "{kind}");
+            assert!(
+                r.to_string().starts_with("over the token's limits (429"),
+                "{r}"
+            );
+        }
+        // API Gateway's own throttle: `{"message": "Too Many Requests"}`.
+        let gateway = refusal(429, json!({"message": "Too Many Requests"}));
+        assert_eq!(gateway.exit_code(), exit::UNAVAILABLE);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::error::{clean, CliError};
 
 /// Every field of the API's token object, in the order `show` prints them.
-pub const TOKEN_FIELDS: [&str; 21] = [
+pub const TOKEN_FIELDS: [&str; 24] = [
     "id",
     "name",
     "description",
@@ -36,6 +36,9 @@ pub const TOKEN_FIELDS: [&str; 21] = [
     "allowed_ips",
     "rotated_from",
     "rotated_to",
+    "rate_limit",
+    "quota",
+    "quota_remaining",
 ];
 
 /// The token object. Every field is optional here, so an older or newer API still prints.
@@ -63,6 +66,25 @@ pub struct Token {
     allowed_ips: Vec<String>,
     rotated_from: Option<String>,
     rotated_to: Option<String>,
+    rate_limit: Option<RateLimit>,
+    quota: Option<Quota>,
+    quota_remaining: Option<u64>,
+}
+
+/// A token's `rate_limit`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RateLimit {
+    limit: u64,
+    window_seconds: u64,
+}
+
+/// A token's `quota`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Quota {
+    limit: u64,
+    period: String,
 }
 
 impl Token {
@@ -109,6 +131,24 @@ impl Token {
             ("allowed_ips", list(&self.allowed_ips)),
             ("rotated_from", opt(&self.rotated_from)),
             ("rotated_to", opt(&self.rotated_to)),
+            (
+                "rate_limit",
+                opt(&self
+                    .rate_limit
+                    .as_ref()
+                    .map(|r| format!("{} per {} s", r.limit, r.window_seconds))),
+            ),
+            (
+                "quota",
+                opt(&self
+                    .quota
+                    .as_ref()
+                    .map(|q| format!("{} per {}", q.limit, q.period))),
+            ),
+            (
+                "quota_remaining",
+                opt(&self.quota_remaining.map(|n| n.to_string())),
+            ),
         ];
         fields
             .into_iter()
@@ -201,7 +241,9 @@ mod tests {
             "last_used_at": null, "last_used_ip": null, "expires_at": "2026-07-01T12:30:00.000Z",
             "revoked_at": null, "revoked_by": null, "revoked_via": null, "revocation_reason": null,
             "metadata": {"team": "infra", "env": "prod"}, "allowed_ips": [],
-            "rotated_from": null, "rotated_to": null
+            "rotated_from": null, "rotated_to": null,
+            "rate_limit": {"limit": 100, "window_seconds": 60},
+            "quota": {"limit": 10000, "period": "day"}, "quota_remaining": 9000
         })
     }
 
@@ -229,6 +271,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("description        -\n"), "{text}");
+        assert!(text.contains("rate_limit         100 per 60 s\n"), "{text}");
+        assert!(
+            text.contains("quota              10000 per day\n"),
+            "{text}"
+        );
+        assert!(text.contains("quota_remaining    9000\n"), "{text}");
         assert!(
             text.contains("scopes             tokens:read tokens:write\n"),
             "{text}"
