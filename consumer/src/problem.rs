@@ -27,8 +27,9 @@ pub struct Problem {
     pub instance: String,
     /// The invalid fields of a `422` (sent as `errors` when not empty).
     pub errors: Vec<FieldError>,
-    /// Headers sent with it (a `429`'s `Retry-After` and `RateLimit` headers).
-    pub headers: Vec<(&'static str, String)>,
+    /// A `429`'s verdict, sent as its `Retry-After` and `RateLimit` headers (boxed: a
+    /// `Problem` is every handler's error, so it stays small).
+    pub usage: Option<Box<crate::usage::Usage>>,
 }
 
 /// One invalid input, as the token service reports it: where, what, a machine-readable kind.
@@ -74,7 +75,7 @@ impl Problem {
             detail: detail.into(),
             instance: String::new(),
             errors: Vec::new(),
-            headers: Vec::new(),
+            usage: None,
         }
     }
 
@@ -100,10 +101,7 @@ impl Problem {
                 format!("this token's rate limit is reached{retry}"),
             ),
         };
-        if let Some(t) = usage.retry_after {
-            problem.headers.push(("retry-after", t.to_string()));
-        }
-        problem.headers.extend(usage.headers());
+        problem.usage = Some(Box::new(usage.clone()));
         problem
     }
 
@@ -201,10 +199,11 @@ impl Problem {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        for (name, value) in &self.headers {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                headers.insert(*name, v);
+        if let Some(usage) = &self.usage {
+            if let Some(t) = usage.retry_after {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(t));
             }
+            usage.add_headers(&mut resp);
         }
         resp
     }
