@@ -9,8 +9,8 @@
 //! | --- | --- | --- |
 //! | `create`, `issue` | `create.rs` | 1 `TransactWriteItems`: record, credential, counters (+ idempotency record) |
 //! | `rotate` | `rotate.rs` | 1 `GetItem` + 1 `TransactWriteItems` per attempt (at most 4, while the old token changes under it); + 1 `GetItem` of the idempotency record when a keyed retry finds the token rotated |
-//! | `update` (`PATCH`) | `update.rs` | 1 conditional `UpdateItem`; changing `metadata`: 1 `TransactWriteItems` (record, credential) + 1 `GetItem` |
-//! | `get`, `get_self` | `read.rs` | 1 `GetItem` |
+//! | `update` (`PATCH`) | `update.rs` | 1 conditional `UpdateItem`; changing `metadata`: 1 `TransactWriteItems` (record, credential) + 1 `GetItem`; changing a limit: + 1 `GetItem` first |
+//! | `get`, `get_self` | `read.rs` | 1 `GetItem` (+ `quota_remaining`'s read for a token with a quota) |
 //! | `list` | `read.rs`, [`listing`] | see [`listing`] |
 //! | `revoke` | `revoke.rs` | 1 `GetItem` + 1 `TransactWriteItems` |
 //! | `delete`, `revoke_in` | `revoke.rs` | 1 `TransactWriteItems` with the owner known (+ 1 when the token had expired); else as `revoke` |
@@ -24,7 +24,8 @@
 //!
 //! Invariants every operation keeps:
 //! - Authority only shrinks (`authority.rs`): a minted token (created, rotated or replayed)
-//!   never has a scope, an expiry or addresses beyond the presenting token's.
+//!   never has a scope, an expiry, addresses, a rate limit or a quota beyond the presenting
+//!   token's.
 //! - A caller sees only its tenant's tokens, and only its own without `tokens:admin`;
 //!   anything else reads as not found.
 //! - No secret is stored: the credential holds its HMAC, and an idempotency record holds

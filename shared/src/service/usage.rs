@@ -4,10 +4,12 @@
 //! Each limit is one counter item per token and window or period (`USE#<id>#<label>`,
 //! `schema::usage_pk`), raised by one conditional `UpdateItem` (`ADD n 1` if `n < limit`).
 //! DynamoDB applies the updates of one item one after another, so however many authorizer
-//! instances count at once, a window or period admits exactly `limit` requests, never one
-//! more. An SDK retry of an update whose answer was lost counts that request twice: the error
-//! is on the side of admitting fewer, by at most the number of such retries. Counters expire
-//! by TTL (`purge_at`) after their window or period ends.
+//! instances count at once, a window or period admits at most `limit` requests. The update is
+//! sent without the SDK's retries (only a throttled one, never applied, is sent again): a
+//! retry after a timeout could count one request twice. An update that failed otherwise is the
+//! authorizer's error (`500`, never an admission), and may still have been applied: so a window
+//! admits exactly `limit` requests less those answered `500` after their count was taken.
+//! Counters expire by TTL (`purge_at`) after their window or period ends.
 //!
 //! | the token has | DynamoDB requests per verified request |
 //! | --- | --- |

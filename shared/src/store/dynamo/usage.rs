@@ -12,17 +12,40 @@ use crate::store::requests;
 use crate::store::schema;
 use crate::support::time::Timestamp;
 
+/// Attempts of one count while DynamoDB throttles it.
+const COUNT_ATTEMPTS: u32 = 3;
+
 /// One use counted against `pk` unless it is at `limit`.
+///
+/// Sent without the SDK's retries: `ADD` is not idempotent, and a retry after a timeout or a
+/// lost answer would count one request twice. Only a throttled attempt, which DynamoDB did
+/// not apply, is sent again; any other failure is the caller's error (the authorizer's `500`).
 pub(super) async fn count_use(
     store: &DynamoStore,
     pk: &str,
     limit: u64,
     purge_at: Timestamp,
 ) -> Result<UseCount, StoreError> {
-    let out = requests::count_use_update(&store.client, &store.table, pk, limit, purge_at)
-        .send()
-        .await;
-    let Some(out) = unless_condition_failed(out)? else {
+    let mut attempt = 0;
+    let out = loop {
+        attempt += 1;
+        let once = aws_sdk_dynamodb::config::Builder::default()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+        let out = requests::count_use_update(&store.client, &store.table, pk, limit, purge_at)
+            .customize()
+            .config_override(once)
+            .send()
+            .await;
+        match unless_condition_failed(out) {
+            Err(StoreError::Throttled(_)) if attempt < COUNT_ATTEMPTS => {
+                let jitter = u64::from(uuid::Uuid::now_v7().as_u128() as u8 % 10);
+                tokio::time::sleep(std::time::Duration::from_millis((10 << attempt) + jitter))
+                    .await;
+            }
+            other => break other?,
+        }
+    };
+    let Some(out) = out else {
         return Ok(UseCount::Refused);
     };
     let n = out
