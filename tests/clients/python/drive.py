@@ -29,6 +29,9 @@ from api_tokens_client.models import (
     ListTokensSort,
     Metadata,
     Problem,
+    Quota,
+    QuotaPeriod,
+    RateLimit,
     Revoke,
     Rotate,
     Status,
@@ -87,6 +90,8 @@ body = CreateToken(
     user_id=owner,
     metadata=meta(team="infra", run=run),
     allowed_ips=["127.0.0.1", "2001:db8::/32"],
+    rate_limit=RateLimit(limit=1000, window_seconds=60),
+    quota=Quota(limit=100_000, period=QuotaPeriod.MONTH),
 )
 r = create_token.sync_detailed(client=admin, body=body, idempotency_key=f"{run}-create")
 created = answer(r, 201, CreatedToken)
@@ -95,6 +100,12 @@ check(created.secret.startswith(created.prefix) and created.prefix.startswith("t
 check(created.user_id == owner and created.status == Status.ACTIVE, "owner and status")
 check(created.allowed_ips == ["127.0.0.1/32", "2001:db8::/32"], f"allowed_ips {created.allowed_ips}")
 check(created.metadata.to_dict() == {"team": "infra", "run": run}, "metadata")
+check(
+    (created.rate_limit.limit, created.rate_limit.window_seconds) == (1000, 60)
+    and (created.quota.limit, created.quota.period) == (100_000, QuotaPeriod.MONTH)
+    and created.quota_remaining == 100_000,
+    f"limits {created.rate_limit} {created.quota} {created.quota_remaining}",
+)
 step(f"create with every field and an Idempotency-Key: 201 {created.id}, secret {created.prefix}...")
 
 r = create_token.sync_detailed(client=admin, body=body, idempotency_key=f"{run}-create")
@@ -157,6 +168,7 @@ page = listed(
     order=ListTokensOrder.DESC,
     limit=10,
     include_total_count=True,
+    limited=True,
 )
 check(
     [t.id for t in page.items] == [created.id] and page.total == 1,
@@ -164,7 +176,7 @@ check(
 )
 step(
     "list with every filter (status, include_revoked=false, user_id, name, scope, metadata, "
-    "created/expires/last_used ranges), sort, order, limit, total: exactly the token"
+    "created/expires/last_used ranges, limited), sort, order, limit, total: exactly the token"
 )
 
 page = listed(metadata=[f"run={run}", "team=data"], user_id=owner)

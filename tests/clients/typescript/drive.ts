@@ -68,6 +68,8 @@ const body: components["schemas"]["CreateToken"] = {
   user_id: owner,
   metadata: { team: "infra", run },
   allowed_ips: ["127.0.0.1", "2001:db8::/32"],
+  rate_limit: { limit: 1000, window_seconds: 60 },
+  quota: { limit: 100_000, period: "month" },
 };
 const createOnce = () =>
   admin.POST("/tokens", { params: { header: { "Idempotency-Key": `${run}-create` } }, body });
@@ -78,6 +80,8 @@ check(created.secret.startsWith(created.prefix) && created.prefix.startsWith("tk
 check(created.user_id === owner && created.status === "active", "owner and status");
 check(created.allowed_ips.join() === "127.0.0.1/32,2001:db8::/32", `allowed_ips ${created.allowed_ips}`);
 check(Object.entries(created.metadata).sort().join() === `run,${run},team,infra`, "metadata");
+check(created.rate_limit?.limit === 1000 && created.rate_limit.window_seconds === 60
+  && created.quota?.period === "month" && created.quota_remaining === 100_000, "limits");
 step(`create with every field and an Idempotency-Key: 201 ${created.id}, secret ${created.prefix}...`);
 
 r = await createOnce();
@@ -114,12 +118,12 @@ let page = await listed({
   created_after: at(Date.parse(created.created_at) - 1000), created_before: at(now + 3_600_000),
   expires_after: at(now + 29 * DAY), expires_before: at(now + 31 * DAY),
   last_used_after: created.created_at, last_used_before: at(now + 3_600_000),
-  sort: "created_at", order: "desc", limit: 10, include_total_count: true,
+  sort: "created_at", order: "desc", limit: 10, include_total_count: true, limited: true,
 });
 check(ids(page.items) === created.id && page.total === 1,
   `every filter: ${ids(page.items)} total ${page.total}`);
 step("list with every filter (status, include_revoked=false, user_id, name, scope, metadata, " +
-     "created/expires/last_used ranges), sort, order, limit, total: exactly the token");
+     "created/expires/last_used ranges, limited), sort, order, limit, total: exactly the token");
 
 page = await listed({ metadata: [`run=${run}`, "team=data"], user_id: owner });
 check(ids(page.items) === ids([batch1, batch3]), "metadata=run=..&metadata=team=data");

@@ -17,9 +17,10 @@ use api_tokens_client::apis::tokens_api::{
     UpdateTokenParams,
 };
 use api_tokens_client::apis::{Error, ResponseContent};
+use api_tokens_client::models::quota::Period;
 use api_tokens_client::models::{
-    CreateToken, CreatedToken, FieldErrorLocInner, IpBlock, Problem, Revoke, Rotate, Status, Token,
-    TokenList, UpdateToken,
+    CreateToken, CreatedToken, FieldErrorLocInner, IpBlock, Problem, Quota, RateLimit, Revoke,
+    Rotate, Status, Token, TokenList, UpdateToken,
 };
 
 const DAY: i64 = 86_400;
@@ -120,6 +121,8 @@ fn with_every_field(drive: &Drive) -> CreateTokenParams {
                 IpBlock::Ipv4Block("127.0.0.1".into()),
                 IpBlock::Ipv6Address("2001:db8::/32".into()),
             ])),
+            rate_limit: Some(Some(Box::new(RateLimit::new(1000, 60)))),
+            quota: Some(Some(Box::new(Quota::new(100_000, Period::Month)))),
         },
         idempotency_key: Some(format!("{}-create", drive.run)),
     }
@@ -142,6 +145,12 @@ fn create(drive: &Drive, request: &CreateTokenParams) -> CreatedToken {
     check(
         created.metadata == drive.metadata(&[("team", "infra")]),
         "metadata",
+    );
+    check(
+        created.rate_limit == Some(Box::new(RateLimit::new(1000, 60)))
+            && created.quota == Some(Box::new(Quota::new(100_000, Period::Month)))
+            && created.quota_remaining == Some(100_000),
+        "rate_limit, quota and quota_remaining",
     );
     step(format!(
         "create with every field and an Idempotency-Key: 201 {}, secret {}...",
@@ -225,13 +234,14 @@ fn list_with_every_filter(drive: &Drive, created: &CreatedToken) {
         order: Some("desc".into()),
         limit: Some(10),
         include_total_count: Some(true),
+        limited: Some(true),
         ..no_filter()
     });
     check(
         ids(&page.items) == [created.id.to_string()] && page.total == Some(Some(1)),
         "every filter: exactly the token",
     );
-    step("list with every filter (status, include_revoked=false, user_id, name, scope, metadata, created/expires/last_used ranges), sort, order, limit, total: exactly the token");
+    step("list with every filter (status, include_revoked=false, user_id, name, scope, metadata, created/expires/last_used ranges, limited), sort, order, limit, total: exactly the token");
 }
 
 fn list_by_kind(drive: &Drive, created: &CreatedToken, others: &[CreatedToken]) {
@@ -322,16 +332,19 @@ fn patch(drive: &Drive, created: &CreatedToken) {
             name: Some(format!("{} deploy bot (eu)", drive.run)),
             description: Some(None),
             metadata: Some(Some(drive.metadata(&[("team", "infra"), ("region", "eu")]))),
+            rate_limit: Some(Some(Box::new(RateLimit::new(500, 60)))),
+            quota: None,
         },
     };
     let patched = ok(api::update_token(&drive.admin, params));
     check(
         patched.name.ends_with("(eu)")
             && patched.description.is_none()
-            && patched.metadata["region"] == "eu",
+            && patched.metadata["region"] == "eu"
+            && patched.rate_limit == Some(Box::new(RateLimit::new(500, 60))),
         "patched",
     );
-    step("patch (application/json): renamed, description removed, metadata replaced");
+    step("patch (application/json): renamed, description removed, metadata replaced, rate limit lowered");
 }
 
 /// With a grace period, so that the old token still works; the same key and body twice.
@@ -342,6 +355,8 @@ fn rotate_twice(drive: &Drive, created: &CreatedToken) -> CreatedToken {
         rotate: Some(Rotate {
             grace_period_seconds: Some(Some(60)),
             expires_at: None,
+            rate_limit: None,
+            quota: None,
         }),
     };
     let rotated = ok(api::rotate_token(&drive.admin, rotate()));
@@ -511,6 +526,7 @@ fn no_filter() -> ListTokensParams {
         sort: None,
         order: None,
         include_total_count: None,
+        limited: None,
     }
 }
 
@@ -567,9 +583,9 @@ macro_rules! into_problem {
         }
     };
 }
-into_problem!(GetTokenError: Status401, Status403, Status404, Status422, Status503);
-into_problem!(CreateTokenError: Status400, Status401, Status403, Status413, Status415, Status422, Status503);
-into_problem!(ListTokensError: Status400, Status401, Status403, Status422, Status503);
+into_problem!(GetTokenError: Status401, Status403, Status404, Status422, Status429, Status503);
+into_problem!(CreateTokenError: Status400, Status401, Status403, Status413, Status415, Status422, Status429, Status503);
+into_problem!(ListTokensError: Status400, Status401, Status403, Status422, Status429, Status503);
 
 /// RFC 3339 (UTC, seconds) for now plus `seconds`: date-times are strings in the generated
 /// client (generated with useChrono=false; see scripts/test-clients).
