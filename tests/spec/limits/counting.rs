@@ -11,7 +11,7 @@ use api_tokens::{authorizer, DynamoStore, TokenService};
 use integration_tests::{dynamodb_for_service, endpoint, principal, App, RequestCounter};
 use serde_json::{json, Value};
 
-use super::{counter, limited, quota, rate};
+use super::{counter, counter_item, limited, quota, rate};
 use crate::{ADMIN, USER};
 
 /// An HTTP API authorizer event presenting `token`.

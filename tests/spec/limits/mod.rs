@@ -49,6 +49,11 @@ pub async fn limited(
 /// The value of token `id`'s usage counter for the window or period `label`, read straight
 /// from the table (`None`: no such counter).
 pub async fn counter(app: &App, id: &str, label: &str) -> Option<u64> {
+    counter_item(app, id, label).await.and_then(|(n, _)| n)
+}
+
+/// A usage counter's `n` and `purge_at` (its TTL, epoch seconds).
+pub async fn counter_item(app: &App, id: &str, label: &str) -> Option<(Option<u64>, Option<i64>)> {
     let id = uuid::Uuid::parse_str(id).unwrap();
     let out = app
         .dynamodb
@@ -62,5 +67,10 @@ pub async fn counter(app: &App, id: &str, label: &str) -> Option<u64> {
         .send()
         .await
         .unwrap();
-    out.item?.get("n")?.as_n().ok()?.parse().ok()
+    let item = out.item?;
+    let number = |k: &str| item.get(k)?.as_n().ok()?.parse::<i64>().ok();
+    Some((
+        number("n").map(|n| n as u64),
+        number(api_tokens::schema::PURGE_AT),
+    ))
 }
