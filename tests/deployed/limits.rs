@@ -26,6 +26,7 @@ async fn a_token_over_its_quota_gets_the_list_functions_429_through_the_authoriz
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let secret = created.json["secret"].as_str().unwrap().to_string();
+    let id = created.json["id"].as_str().unwrap().to_string();
     for left in [1, 0] {
         let me = stack.call(Method::GET, "/tokens/self", &secret, None).await;
         assert_eq!(me.status, 200, "{}", me.text);
@@ -40,4 +41,17 @@ async fn a_token_over_its_quota_gets_the_list_functions_429_through_the_authoriz
     assert_eq!(over.json["type"], "/problems/quota-exhausted");
     assert_eq!(over.headers["content-type"], "application/problem+json");
     assert!(over.headers.contains_key("retry-after"));
+    // The revoke function's answers read the counter too: a PATCH lowering the rate limit.
+    let patched = stack
+        .request(
+            crate::stack::LOCALHOST,
+            Method::PATCH,
+            &format!("/tokens/{id}"),
+            Some(&admin),
+            Some(json!({"rate_limit": {"limit": 10, "window_seconds": 60}})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.json["rate_limit"]["limit"], 10);
+    assert_eq!(patched.json["quota_remaining"], 0);
 }

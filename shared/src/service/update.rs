@@ -16,7 +16,7 @@
 //! | `rate_limit` or `quota` | 1 `GetItem` of the record + as `metadata` (the record conditioned on its `updated_at` as read; read again and retried, at most 3 times, when it changed) |
 //!
 //! An authorizer instance that cached the token's verification (`AUTH_CACHE_TTL_SECONDS`)
-//! hands out the old metadata until that entry expires.
+//! hands out the old metadata, and counts against the old limits, until that entry expires.
 
 use uuid::Uuid;
 
