@@ -165,6 +165,11 @@ async fn quotas_refill_with_their_utc_period_and_rate_limits_with_their_window()
             Verdict::Admitted,
             "{q:?} refilled"
         );
+        // The counter of the period that ended goes by TTL an hour after it.
+        let label = q.period_of(at(last)).label;
+        let (n, purge_at) = counter_item(&app, &p.token_id, &label).await.unwrap();
+        assert_eq!(n, Some(2));
+        assert_eq!(purge_at, Some(at(next).timestamp() + 3600), "{q:?}");
     }
     let p = with(None, Some(quota(1, Total)));
     assert_eq!(
