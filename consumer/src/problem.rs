@@ -210,13 +210,13 @@ impl Problem {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use api_tokens::http::HttpError;
     use api_tokens::ApiError;
 
     /// Status, the headers a client reads, and the body as JSON.
-    fn parts(resp: &Response<Body>) -> (u16, Vec<(String, String)>, Value) {
+    pub(crate) fn parts(resp: &Response<Body>) -> (u16, Vec<(String, String)>, Value) {
         let mut headers: Vec<(String, String)> = resp
             .headers()
             .iter()

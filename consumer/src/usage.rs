@@ -81,6 +81,8 @@ mod tests {
     use api_tokens::http::HttpError;
     use api_tokens::ApiError;
 
+    use crate::problem::tests::parts;
+
     fn service_usage(verdict: service::Verdict, retry_after: Option<u64>) -> service::Usage {
         let standing = service::Standing {
             name: "quota",
@@ -99,17 +101,6 @@ mod tests {
             .map(|(k, v)| (k.to_string(), Value::from(v)))
             .collect();
         Usage::from_context(&ctx).expect("a verdict")
-    }
-
-    fn parts(resp: &Response<Body>) -> (u16, Vec<(String, String)>, Value) {
-        let mut headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-            .collect();
-        headers.sort();
-        let body = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        (resp.status().as_u16(), headers, body)
     }
 
     #[test]

@@ -108,3 +108,57 @@ async fn a_create_answered_503_is_whole_or_absent_and_its_key_returns_it() {
     assert_eq!(app.records().await.len(), 2);
     assert_eq!(totals(&app, &admin).await, (json!(2), json!(0)));
 }
+
+/// The value of token `id`'s usage counter `label`, read straight from DynamoDB Local.
+async fn use_count(app: &App, id: &str, label: &str) -> Option<u64> {
+    let key = api_tokens::schema::usage_pk(uuid::Uuid::parse_str(id).unwrap(), label);
+    let out = app
+        .dynamodb
+        .get_item()
+        .table_name(&app.table)
+        .key(
+            api_tokens::schema::PK,
+            aws_sdk_dynamodb::types::AttributeValue::S(key),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.item?.get("n")?.as_n().ok()?.parse().ok()
+}
+
+/// A use's count is never sent twice: one whose answer was lost fails the request (API Gateway's
+/// 5xx, a retry for the client) and is counted once, not once per SDK retry; one DynamoDB
+/// throttled (not applied) is sent again and counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_count_whose_answer_was_lost_is_counted_once_and_a_throttled_one_is_retried() {
+    use api_tokens::domain::usage::{Quota, QuotaPeriod};
+    // No last-use write: the count is the only UpdateItem.
+    let app = App::start_behind_proxy(&[("LAST_USED_INTERVAL_SECONDS", "0")]).await;
+    let quota = Quota {
+        limit: 10,
+        period: QuotaPeriod::Total,
+    };
+    let input = api_tokens::service::CreateInput {
+        quota: Some(quota),
+        ..Default::default()
+    };
+    let (id, secret) = app
+        .mint_with("acme", "alice", &["tokens:read"], input)
+        .await;
+
+    lose_answers(&app, "UpdateItem", 1);
+    let lost = app.get("/tokens/self", &secret).await;
+    assert_eq!(lost.status, 503, "{}", lost.text);
+    assert_eq!(app.faults().stats().applied("after_forward:reset"), 1);
+    assert_eq!(use_count(&app, &id, "total").await, Some(1), "sent once");
+
+    app.faults().set(vec![Rule::new(Fault::Throttle)
+        .target("UpdateItem")
+        .limit(1)]);
+    let throttled = app.get("/tokens/self", &secret).await;
+    assert_eq!(throttled.status, 200, "{}", throttled.text);
+    assert_eq!(app.faults().stats().applied("throttle"), 1);
+    assert_eq!(use_count(&app, &id, "total").await, Some(2));
+    assert_eq!(throttled.json["quota_remaining"], 8);
+}

@@ -226,6 +226,7 @@ fn rate_limit(c: &mut Checker) -> Option<Option<RateLimit>> {
             ("limit", 1, MAX_RATE_LIMIT),
             ("window_seconds", 1, MAX_WINDOW_SECONDS),
         ],
+        &[],
     )?
     .map_or((None, None), |[a, b]| (Some(a), Some(b)));
     Some(
@@ -255,7 +256,7 @@ fn quota(c: &mut Checker) -> Option<Option<Quota>> {
             }
         },
     };
-    let [limit] = match limit_object(c, "quota", [("limit", 1, MAX_QUOTA)])? {
+    let [limit] = match limit_object(c, "quota", [("limit", 1, MAX_QUOTA)], &["period"])? {
         Some(l) => l,
         None => return Some(None),
     };
@@ -272,13 +273,14 @@ fn quota(c: &mut Checker) -> Option<Option<Quota>> {
     }
 }
 
-/// A limit object `field` whose members are the whole numbers `numbers` (name, min, max),
-/// with `period` also allowed for a quota: absent `None`, `null` `Some(None)`, valid
+/// A limit object `field` whose members are the whole numbers `numbers` (name, min, max) and
+/// the `others` its caller reads: absent `None`, `null` `Some(None)`, valid
 /// `Some(Some(values))`; anything else is reported and read as absent.
 fn limit_object<const N: usize>(
     c: &mut Checker,
     field: &str,
     numbers: [(&str, u64, u64); N],
+    others: &[&str],
 ) -> Option<Option<[u64; N]>> {
     let obj = match c.obj.get(field)? {
         Value::Null => return Some(None),
@@ -289,8 +291,7 @@ fn limit_object<const N: usize>(
         }
     };
     let before = c.errors.len();
-    let allowed =
-        |k: &str| numbers.iter().any(|(n, _, _)| *n == k) || (field == "quota" && k == "period");
+    let allowed = |k: &str| numbers.iter().any(|(n, _, _)| *n == k) || others.contains(&k);
     for k in obj.keys().filter(|k| !allowed(k)) {
         c.errors.push(FieldError::new(
             loc(&["body", field, k]),

@@ -69,18 +69,22 @@ pub async fn serve<S: TokenStore>(
     let usage = principal::usage_of(&req);
     let within = Budget::API.in_effect().answer_within(lambda_deadline(&req));
     // Boxed for the same reason as `TokenService::verify_cached`: a shallower future type.
-    let response =
-        match tokio::time::timeout(within, Box::pin(dispatch(service, &req, operations))).await {
-            Ok(Ok(resp)) => resp,
-            Ok(Err(err)) => err.into_response(&instance),
-            Err(_) => {
-                tracing::warn!(
-                    budget_ms = within.as_millis() as u64,
-                    "answer budget spent waiting on AWS"
-                );
-                HttpError::from(ApiError::Unavailable).into_response(&instance)
-            }
-        };
+    let response = match tokio::time::timeout(
+        within,
+        Box::pin(dispatch(service, &req, operations, usage.as_ref())),
+    )
+    .await
+    {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(err)) => err.into_response(&instance),
+        Err(_) => {
+            tracing::warn!(
+                budget_ms = within.as_millis() as u64,
+                "answer budget spent waiting on AWS"
+            );
+            HttpError::from(ApiError::Unavailable).into_response(&instance)
+        }
+    };
     Ok(with_limit_headers(response, usage.as_ref()))
 }
 
@@ -91,10 +95,11 @@ fn with_limit_headers(mut resp: Response<Body>, usage: Option<&Usage>) -> Respon
         return resp;
     };
     for (name, value) in [("ratelimit-policy", &u.policy), ("ratelimit", &u.state)] {
+        if value.is_empty() {
+            continue;
+        }
         if let Ok(v) = lambda_http::http::HeaderValue::from_str(value) {
-            if !value.is_empty() {
-                resp.headers_mut().insert(name, v);
-            }
+            resp.headers_mut().insert(name, v);
         }
     }
     resp
@@ -110,17 +115,18 @@ async fn dispatch<S: TokenStore>(
     service: &TokenService<S>,
     req: &Request,
     operations: &[Operation],
+    usage: Option<&Usage>,
 ) -> Result<Response<Body>, HttpError> {
     let matched = routes::route_of(req)?;
     if !operations.contains(&matched.operation) {
         return Err(HttpError::RouteNotFound);
     }
     let caller = principal::from_request(req).ok_or(ApiError::Unauthorized)?;
-    if let Some(u) = principal::usage_of(req) {
+    if let Some(u) = usage {
         match u.verdict {
             Verdict::Admitted => {}
-            Verdict::RateLimited => return Err(ApiError::RateLimited(u).into()),
-            Verdict::QuotaExhausted => return Err(ApiError::QuotaExhausted(u).into()),
+            Verdict::RateLimited => return Err(ApiError::RateLimited(u.clone()).into()),
+            Verdict::QuotaExhausted => return Err(ApiError::QuotaExhausted(u.clone()).into()),
         }
     }
     let id = matched.id.as_deref().unwrap_or_default();

@@ -79,6 +79,7 @@ async fn a_replay_passes_the_checks_a_fresh_request_passes() {
             CreateInput {
                 expires_at: Some(time::now() + days(1)),
                 allowed_ips: vec!["127.0.0.0/8".into()],
+                quota: Some(daily(100)),
                 ..Default::default()
             },
         )
@@ -95,38 +96,10 @@ async fn a_replay_passes_the_checks_a_fresh_request_passes() {
     let base = TokenItem {
         expires_at: Some(time::now() + Duration::hours(1)),
         allowed_ips: vec!["127.0.0.1/32".into()],
+        quota: Some(daily(100)),
         ..sample_token("acme", "alice")
     };
-    for (planted, problem) in [
-        (
-            TokenItem {
-                scopes: vec!["tokens:admin".into()],
-                ..base.clone()
-            },
-            "forbidden",
-        ),
-        (
-            TokenItem {
-                expires_at: None,
-                ..base.clone()
-            },
-            "forbidden",
-        ),
-        (
-            TokenItem {
-                allowed_ips: vec![],
-                ..base.clone()
-            },
-            "forbidden",
-        ),
-        (
-            TokenItem {
-                allowed_ips: vec!["10.0.0.0/8".into()],
-                ..base.clone()
-            },
-            "forbidden",
-        ),
-    ] {
+    for planted in beyond(&base) {
         let sealed = sealed_result(&app, &key, &planted, "tkn_planted_secret");
         app.dynamodb
             .put_item()
@@ -138,9 +111,40 @@ async fn a_replay_passes_the_checks_a_fresh_request_passes() {
         let r = app
             .post_keyed("/tokens", &weak, "planted", body.clone())
             .await;
-        r.assert_problem(403, problem);
+        r.assert_problem(403, "forbidden");
         assert!(!r.text.contains("tkn_planted_secret"));
     }
+}
+
+/// Tokens each a step beyond what `base` (the weak caller's own) allows: a scope, no expiry,
+/// no or wider address blocks, no or a larger quota.
+fn beyond(base: &TokenItem) -> Vec<TokenItem> {
+    vec![
+        TokenItem {
+            scopes: vec!["tokens:admin".into()],
+            ..base.clone()
+        },
+        TokenItem {
+            expires_at: None,
+            ..base.clone()
+        },
+        TokenItem {
+            allowed_ips: vec![],
+            ..base.clone()
+        },
+        TokenItem {
+            allowed_ips: vec!["10.0.0.0/8".into()],
+            ..base.clone()
+        },
+        TokenItem {
+            quota: None,
+            ..base.clone()
+        },
+        TokenItem {
+            quota: Some(daily(101)),
+            ..base.clone()
+        },
+    ]
 }
 
 /// The idempotency item a keyed request that minted `token` would have written, sealed
@@ -164,6 +168,14 @@ fn sealed_result(app: &App, key: &Keyed, token: &TokenItem, secret: &str) -> Has
             A::N(once.expires_at.timestamp().to_string()),
         ),
     ])
+}
+
+/// A daily quota of `limit` requests.
+fn daily(limit: u64) -> api_tokens::domain::usage::Quota {
+    api_tokens::domain::usage::Quota {
+        limit,
+        period: api_tokens::domain::usage::QuotaPeriod::Day,
+    }
 }
 
 fn app_hash_key(app: &App) -> Vec<u8> {
